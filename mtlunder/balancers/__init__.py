@@ -1,0 +1,24 @@
+"""Loss-based and gradient-based multi-task balancers (METHODS.md section 3)."""
+from .aligned_mtl import AlignedMTL
+from .base import BaseBalancer
+from .builder import build_balancer
+from .cagrad import CAGrad
+from .db_mtl import DBMTL
+from .dwa import DWA
+from .famo import FAMO
+from .fixed import EW, RLW
+from .generalized_mean import GLS, GeMTL, generalized_mean
+from .gradnorm import GradNorm
+from .imtl import IMTL, IMTLG, IMTLL, imtl_g_weights
+from .kpi_based import AMTL, DTP, load_potentials
+from .mgda import MGDA, MGDAUB, min_norm_weights
+from .nash_mtl import NashMTL, nash_weights
+from .pcgrad import PCGrad
+from .uncertainty import UW
+
+__all__ = [
+    'BaseBalancer', 'build_balancer', 'EW', 'RLW', 'UW', 'DWA', 'GLS', 'GeMTL', 'DTP', 'AMTL',
+    'FAMO', 'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTLL', 'IMTL',
+    'AlignedMTL', 'NashMTL', 'DBMTL', 'generalized_mean', 'min_norm_weights', 'imtl_g_weights',
+    'nash_weights', 'load_potentials'
+]

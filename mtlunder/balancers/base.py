@@ -1,0 +1,191 @@
+"""The one interface every balancer implements.
+
+A balancer turns per-task losses (loss-based methods) or per-task gradients (gradient-based
+methods) into one update. It is a plain ``nn.Module``: everything that must survive a resume
+(loss history, KPI EMA, learned scales, logits, schedule step, skipped-step count) is a
+buffer or a parameter, so ``state_dict`` round-trips exactly.
+
+Conventions shared by all balancers:
+
+* ``tasks`` is the ordered list of every task the balancer knows; a call receives only the
+  tasks present in the batch (an absent task has no key) and per-task state is indexed by
+  :meth:`task_index`.
+* Loss-based methods implement :meth:`combine`. Gradient-based methods set
+  ``grad_based = True`` and implement :meth:`gram_weights` (when inner products suffice,
+  ``gram_suffices = True``) or override :meth:`combine_grads`.
+* ``grad_source`` of a gradient-based balancer is ``'params'`` (per-task gradients of the
+  shared parameters, ``[T, P]``) or ``'repr'`` (gradients of the shared representation, the
+  MGDA-UB trick; needs ``gram_suffices``).
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from mtlunder.registry import BALANCERS
+
+#: floor applied before a log so that a zero loss never produces ``-inf``/NaN gradients
+LOG_EPS = 1e-8
+
+
+def seeded_generator(seed: int, step: int) -> torch.Generator:
+    """A CPU generator that depends only on ``(seed, step)``: the same draw on every rank."""
+    return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(step)) % (2**63 - 1))
+
+
+@BALANCERS.register_module()
+class BaseBalancer(nn.Module):
+    """Base class of loss and gradient balancers.
+
+    Args:
+        tasks: every task name this balancer weights, e.g. ``['det', 'enh']``.
+        grad_source: for gradient-based balancers, ``'params'`` or ``'repr'``.
+    """
+
+    grad_based: bool = False
+    gram_suffices: bool = False
+    #: grad sources a gradient-based balancer accepts
+    sources: Tuple[str, ...] = ('params', 'repr')
+    #: FAMO-style balancers need the losses of the same batch after the optimiser step
+    needs_post_step_losses: bool = False
+    #: names of buffers whose shape is only known at the first step (resized on load)
+    lazy_buffers: Tuple[str, ...] = ()
+
+    def __init__(self, tasks: Sequence[str], grad_source: str = 'params'):
+        super().__init__()
+        if not tasks:
+            raise ValueError(f'{type(self).__name__} needs a non-empty list of tasks')
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f'{type(self).__name__}: duplicate task names in {list(tasks)}')
+        if self.grad_based and grad_source not in self.sources:
+            raise ValueError(f'{type(self).__name__} supports grad_source in {self.sources}, '
+                             f'got {grad_source!r}')
+        if grad_source == 'repr' and self.grad_based and not self.gram_suffices:
+            raise ValueError(f'{type(self).__name__} needs full gradients; '
+                             "grad_source='repr' requires a Gram-only method")
+        self.tasks: List[str] = list(tasks)
+        self.grad_source = grad_source
+        self.register_buffer('skipped_steps', torch.zeros((), dtype=torch.long))
+        self.last_weights: Dict[str, float] = {}
+
+    @property
+    def num_tasks(self) -> int:
+        return len(self.tasks)
+
+    def task_index(self, task: str) -> int:
+        """Position of ``task`` in :attr:`tasks`; unknown names raise a clear ``KeyError``."""
+        try:
+            return self.tasks.index(task)
+        except ValueError:
+            raise KeyError(f'{type(self).__name__}: task {task!r} is not one of '
+                           f'{self.tasks}') from None
+
+    def indices(self, tasks: Sequence[str]) -> Tensor:
+        """Long tensor of :meth:`task_index` for each of ``tasks``."""
+        return torch.tensor([self.task_index(t) for t in tasks], dtype=torch.long)
+
+    # ----------------------------------------------------------------------- loss-based
+    def combine(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """Combine the present tasks' scalar losses.
+
+        Returns:
+            ``(total, weights)``: the scalar loss to back-propagate and the per-task weight
+            (floats) that it applied.
+        """
+        raise NotImplementedError(f'{type(self).__name__} is gradient-based; '
+                                  'use combine_grads')
+
+    # ------------------------------------------------------------------- gradient-based
+    def transform_losses(self, values: Tensor, tasks: Sequence[str]) -> Tensor:
+        """Elementwise transform ``f_i(L_i)`` applied before taking gradients.
+
+        The engine takes gradients of the raw losses and multiplies row ``i`` by
+        ``f_i'(L_i)`` (exact under DDP, where ``L_i`` is the global mean); gradients of
+        ``sum_i f_i`` w.r.t. this balancer's parameters train them (IMTL-L). Identity here.
+
+        Args:
+            values: ``[n]`` loss values of ``tasks``.
+        """
+        return values
+
+    def gram_weights(self, gram: Tensor, losses: Dict[str, Tensor]) -> Tensor:
+        """Coefficients ``c [n]`` of the update ``sum_i c_i g_i`` from the Gram matrix.
+
+        Args:
+            gram: ``[n, n]`` inner products ``g_i . g_j`` of the present tasks (in the order
+                of ``losses``), float64.
+            losses: the present tasks' (transformed) loss values, detached.
+        """
+        raise NotImplementedError(f'{type(self).__name__} does not work from a Gram matrix')
+
+    def combine_grads(self, grads: Tensor,
+                      losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """Combine per-task gradients into one update.
+
+        Args:
+            grads: ``[n, P]`` gradient of each present task (rows in the order of ``losses``).
+            losses: the present tasks' (transformed) loss values, detached.
+
+        Returns:
+            ``(update [P], weights)`` with ``update = sum_i weights[i] * grads[i]`` for the
+            methods that are linear combinations.
+        """
+        g64 = grads.double()
+        coeffs = self.gram_weights(g64 @ g64.T, losses)
+        update = (coeffs.to(grads.dtype) @ grads)
+        return update, self._record(losses, coeffs)
+
+    # ------------------------------------------------------------ state update hooks
+    def epoch_end(self) -> None:
+        """Called once at the end of every training epoch (on every rank)."""
+
+    def update_kpis(self, kpis: Dict[str, float]) -> None:
+        """Called once per validation with each task's KPI in ``[0, 1]`` (same on all ranks)."""
+
+    def post_step(self, losses: Dict[str, Tensor]) -> None:
+        """Called after the optimiser step with the same batch's new losses (FAMO)."""
+
+    # ------------------------------------------------------------------------ helpers
+    def _record(self, tasks, weights) -> Dict[str, float]:
+        """Store ``{task: float(weight)}`` in :attr:`last_weights` and return it."""
+        values = weights.detach().double().cpu().tolist() if torch.is_tensor(weights) \
+            else list(weights)
+        self.last_weights = {t: float(w) for t, w in zip(tasks, values)}
+        return dict(self.last_weights)
+
+    @staticmethod
+    def _stack(losses: Dict[str, Tensor]) -> Tensor:
+        """``[n]`` tensor of the loss values (keeps the autograd graph)."""
+        return torch.stack([v.reshape(()) for v in losses.values()])
+
+    @staticmethod
+    def _safe_log(values: Tensor) -> Tensor:
+        """``log(max(L, eps))``: finite for a zero loss, zero gradient below ``eps``."""
+        return values.clamp_min(LOG_EPS).log()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        for name in self.lazy_buffers:
+            key = prefix + name
+            if key in state_dict and getattr(self, name).shape != state_dict[key].shape:
+                setattr(self, name, torch.empty_like(state_dict[key]))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+
+    def extra_repr(self) -> str:
+        return f'tasks={self.tasks}'
+
+
+def uniform(n: int, total: Optional[float] = None, like: Optional[Tensor] = None) -> Tensor:
+    """``[n]`` equal weights summing to ``total`` (default ``n``)."""
+    total = float(n) if total is None else total
+    kwargs = dict(dtype=like.dtype, device=like.device) if like is not None else {}
+    return torch.full((n,), total / max(n, 1), **kwargs)
+
+
+def check_finite(name: str, value: float) -> float:
+    """Raise ``ValueError`` naming ``name`` when ``value`` is NaN or infinite."""
+    if not math.isfinite(value):
+        raise ValueError(f'{name} must be finite, got {value}')
+    return value

@@ -1,0 +1,78 @@
+"""A tiny two-task model implementing the multi-task model protocol, for balancer and
+train-step tests: shared ``Linear(4, 6) + tanh`` encoder, per-task ``Linear(6, 1)`` heads.
+
+Batches: ``dict(inputs=[B, 4], data_samples=dict(y=[B, 2], tasks=[...], nan=[...]))``;
+``tasks`` lists the tasks labelled in this batch (default all), ``nan`` the tasks whose loss
+is made NaN.
+"""
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from mtlunder.balancers import build_balancer
+from mtlunder.engine import MultiTaskTrainStepMixin
+
+TASKS = ('a', 'b')
+
+
+class ToyMultiTask(MultiTaskTrainStepMixin, BaseModel):
+    """``a``: MSE to ``y[:, 0]``; ``b``: MSE to ``y[:, 1]``; a ``neck`` Linear after ``z``
+    is shared too (exercises shared parameters after the representation)."""
+
+    def __init__(self, balancer=None, seed: int = 0, dtype=torch.float64, hidden: int = 6):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.encoder = nn.Linear(4, hidden)
+        self.neck = nn.Linear(hidden, hidden)
+        self.heads = nn.ModuleDict({t: nn.Linear(hidden, 1) for t in TASKS})
+        self.to(dtype)
+        self.balancer = build_balancer(balancer, TASKS)
+
+    @property
+    def tasks(self):
+        return TASKS
+
+    def extract_shared(self, inputs):
+        return (torch.tanh(self.encoder(inputs)),)
+
+    def loss_from_shared(self, shared, data_samples):
+        feat = torch.tanh(self.neck(shared[0]))
+        tasks = data_samples.get('tasks', TASKS)
+        out = {}
+        for k, task in enumerate(TASKS):
+            if task not in tasks:
+                continue
+            pred = self.heads[task](feat).squeeze(-1)
+            loss = ((pred - data_samples['y'][:, k]) ** 2).mean()
+            if task in data_samples.get('nan', ()):
+                loss = loss * float('nan')
+            out[f'{task}.loss_mse'] = loss
+        return out
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'loss':
+            return self.loss_from_shared(self.extract_shared(inputs), data_samples)
+        return self.extract_shared(inputs)[0]
+
+    def shared_parameters(self):
+        return list(self.encoder.parameters()) + list(self.neck.parameters())
+
+    def task_parameters(self, task):
+        return list(self.heads[task].parameters())
+
+
+def make_batch(seed: int, size: int = 8, dtype=torch.float64, **extra):
+    """A batch whose two targets conflict (``b`` is roughly ``-a``)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(size, 4, generator=g, dtype=dtype)
+    a = x @ torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=dtype)
+    b = -0.8 * a + torch.randn(size, generator=g, dtype=dtype)
+    return dict(inputs=x, data_samples=dict(y=torch.stack([a, b], 1), **extra))
+
+
+def split_batch(batch, parts: int):
+    """Split a batch along the sample axis into ``parts`` equal batches."""
+    xs = batch['inputs'].chunk(parts)
+    ys = batch['data_samples']['y'].chunk(parts)
+    rest = {k: v for k, v in batch['data_samples'].items() if k != 'y'}
+    return [dict(inputs=x, data_samples=dict(y=y, **rest)) for x, y in zip(xs, ys)]
