@@ -1,1 +1,4 @@
 from .transforms import *  # noqa: F401,F403
+from .underwater import UnderwaterMultiTaskDataset
+
+__all__ = ['UnderwaterMultiTaskDataset']

@@ -15,12 +15,31 @@ class MultiTaskDataSample(DetDataSample):
             enhanced image, float [3, H, W] (task ``enh``).
         gt_sem_seg / pred_sem_seg: :class:`PixelData`, long [1, H, W], 255 = ignore (``seg``).
         gt_depth / pred_depth: :class:`PixelData`, float [1, H, W] in metres (``depth``).
-    Metainfo ``tasks``: tuple of the task names this sample is labelled for.
+    Metainfo ``tasks``: tuple of the task names this sample is labelled for, set with
+    ``set_metainfo(dict(tasks=...))``; ``()`` when never set.
+
+    ``'gt_clean' in sample`` is True when the field is set (mmengine's ``in`` misses
+    fields stored behind properties, such as mmdet's ``gt_instances``; fixed here).
     """
 
+    def __contains__(self, item: str) -> bool:
+        return super().__contains__(item) or (
+            f'_{item}' in self._data_fields
+            and isinstance(getattr(type(self), item, None), property))
+
+    # ``tasks`` is a metainfo field behind a property: mmengine's ``set_field`` assigns it
+    # through the setter, so the value lives in the instance dict under its own name.
     @property
     def tasks(self) -> tuple:
-        return tuple(self.metainfo.get('tasks', ()))
+        return self.__dict__.get('tasks', ())
+
+    @tasks.setter
+    def tasks(self, value) -> None:
+        self.__dict__['tasks'] = tuple(value)
+
+    @tasks.deleter
+    def tasks(self) -> None:
+        del self.__dict__['tasks']
 
     def has_task(self, task: str) -> bool:
         return task in self.tasks

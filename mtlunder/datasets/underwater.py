@@ -1,0 +1,185 @@
+"""The underwater multi-task benchmark: detection boxes plus optional clean references."""
+import copy
+import math
+import os.path as osp
+from typing import List
+
+from mmdet.datasets import CocoDataset
+from mmdet.datasets.api_wrappers import COCO
+from mmengine.fileio import exists, get_local_path
+from mmengine.logging import print_log
+
+from mtlunder.registry import DATASETS
+from mtlunder.structures import TASK_NAMES
+
+#: Optional per-image fields of the ``images`` entries copied into each data info.
+EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'source')
+
+
+@DATASETS.register_module()
+class UnderwaterMultiTaskDataset(CocoDataset):
+    """Underwater images with COCO boxes and, where one exists, a clean reference.
+
+    On disk (``data_root``)::
+
+        images/<name>.(png|jpg)        degraded input
+        references/<name>.png          clean reference, only where one exists
+        annotations/{train,val}.json   COCO; images carry ``reference`` and ``tasks``
+
+    Each data info holds mmdet's fields (``img_path``, ``img_id``, ``height``, ``width``,
+    ``instances`` with ``bbox`` xyxy in pixels, ``bbox_label``, ``ignore_flag`` from
+    ``iscrowd``) plus ``ref_path`` (str or None), ``tasks`` (tuple of task names) and any
+    of :data:`EXTRA_IMAGE_KEYS` the image entry has (ranges in metres).
+
+    An image entry without ``tasks`` is read as ``('det',)`` plus ``'enh'`` when it has a
+    reference, so a plain COCO file works as a detection-only set.
+
+    Categories are matched to ``metainfo['classes']`` by name (not by json order).
+    Categories of the json outside ``classes`` are dropped like in mmdet (subset
+    training); a class of ``classes`` missing from the json, an annotation with an
+    undeclared category id or a non-finite box, boxes on an image not labelled for
+    ``det``, and ``enh`` without a reference are errors naming the annotation file.
+
+    ``filter_cfg=dict(filter_empty_gt=True)`` drops images labelled for ``det`` without
+    boxes (mmdet's rule) and images with no task at all, but keeps images labelled only
+    for other tasks (partial labels).
+
+    Args:
+        check_files (bool): check at init that every image and reference exists;
+            raises ``FileNotFoundError`` listing the missing files. Defaults to False
+            (the loading transforms check each file when it is read).
+        data_prefix (dict): ``img`` and ``ref`` folders, relative to ``data_root``.
+        **kwargs: the arguments of :class:`mmdet.datasets.CocoDataset`.
+    """
+
+    METAINFO = {
+        'classes': ('holothurian', 'echinus', 'scallop', 'starfish'),
+        'palette': [(220, 20, 60), (0, 82, 255), (255, 179, 0), (0, 200, 120)],
+    }
+
+    def __init__(self,
+                 *args,
+                 data_prefix: dict = dict(img='images/', ref='references/'),
+                 check_files: bool = False,
+                 **kwargs) -> None:
+        self.check_files = check_files
+        super().__init__(*args, data_prefix=data_prefix, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the COCO file, validate it, and parse one data info per image."""
+        with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
+            coco = COCO(local_path)
+        self._set_category_maps(coco)
+
+        data_list, ann_ids, kept, total = [], [], 0, 0
+        for img_id in coco.get_img_ids():
+            raw_img_info = dict(coco.load_imgs([img_id])[0], img_id=img_id)
+            img_ann_ids = coco.get_ann_ids(img_ids=[img_id])
+            raw_ann_info = coco.load_anns(img_ann_ids)
+            ann_ids.extend(img_ann_ids)
+            self._check_annotations(raw_img_info, raw_ann_info, coco)
+            data_info = self.parse_data_info(
+                dict(raw_img_info=raw_img_info, raw_ann_info=raw_ann_info))
+            total += len(raw_ann_info)
+            kept += len(data_info['instances'])
+            data_list.append(data_info)
+        if len(set(ann_ids)) != len(ann_ids):
+            raise ValueError(f"annotation ids in '{self.ann_file}' are not unique")
+        if kept < total:
+            print_log(f'{self.ann_file}: skipped {total - kept} of {total} annotations '
+                      '(ignore, empty or outside the image, or a class outside '
+                      f'{self.metainfo["classes"]})', logger='current')
+        if self.check_files:
+            self._check_files_exist(data_list)
+        return data_list
+
+    def _set_category_maps(self, coco: COCO) -> None:
+        """Map json category ids to labels by class name; fill mmdet's lookup tables."""
+        classes = self.metainfo['classes']
+        name_to_id = {cat['name']: cat_id for cat_id, cat in coco.cats.items()}
+        missing = [name for name in classes if name not in name_to_id]
+        if missing:
+            raise ValueError(f"'{self.ann_file}': classes {missing} are not among its "
+                             f'categories {sorted(name_to_id)}')
+        self.cat_ids = [name_to_id[name] for name in classes]
+        self.cat2label = {cat_id: label for label, cat_id in enumerate(self.cat_ids)}
+        self.cat_img_map = copy.deepcopy(coco.cat_img_map)  # defaultdict, as in mmdet
+
+    def _check_annotations(self, img_info: dict, anns: List[dict], coco: COCO) -> None:
+        """Raise a ValueError naming the file, image and annotation for bad input."""
+        where = f"'{self.ann_file}', image {img_info['img_id']} ({img_info['file_name']})"
+        tasks = self._tasks_of(img_info)
+        if anns and 'det' not in tasks:
+            raise ValueError(f'{where} has {len(anns)} boxes but is not labelled for '
+                             f"'det' (tasks {list(tasks)})")
+        for ann in anns:
+            if ann['category_id'] not in coco.cats:
+                raise ValueError(f"{where}: annotation {ann['id']} has category_id "
+                                 f"{ann['category_id']}, not declared in 'categories'")
+            bbox = ann.get('bbox')
+            if bbox is None or len(bbox) != 4 or not all(
+                    isinstance(v, (int, float)) and math.isfinite(v) for v in bbox):
+                raise ValueError(f"{where}: annotation {ann['id']} has an invalid bbox "
+                                 f'{bbox} (expected 4 finite numbers [x, y, w, h])')
+
+    def _tasks_of(self, img_info: dict) -> tuple:
+        """The task names an image entry is labelled for, validated."""
+        tasks = img_info.get('tasks')
+        if tasks is None:
+            tasks = ('det', 'enh') if img_info.get('reference') else ('det', )
+        unknown = [t for t in tasks if t not in TASK_NAMES]
+        if unknown:
+            raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
+                             f'({img_info["file_name"]}): unknown tasks {unknown}; '
+                             f'expected names from {TASK_NAMES}')
+        if 'enh' in tasks and not img_info.get('reference'):
+            raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
+                             f"({img_info['file_name']}) is labelled for 'enh' but has "
+                             'no reference')
+        return tuple(tasks)
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """mmdet's data info plus ``ref_path``, ``tasks`` and the extra image fields."""
+        data_info = super().parse_data_info(raw_data_info)
+        img_info = raw_data_info['raw_img_info']
+        reference = img_info.get('reference')
+        data_info['ref_path'] = (osp.join(self.data_prefix['ref'], reference)
+                                 if reference else None)
+        data_info['tasks'] = self._tasks_of(img_info)
+        for key in EXTRA_IMAGE_KEYS:
+            if key in img_info:
+                data_info[key] = img_info[key]
+        return data_info
+
+    def _check_files_exist(self, data_list: List[dict]) -> None:
+        missing = [path for info in data_list
+                   for path in (info['img_path'], info['ref_path'])
+                   if path is not None and not exists(path, backend_args=self.backend_args)]
+        if missing:
+            shown = ', '.join(missing[:10])
+            raise FileNotFoundError(f"'{self.ann_file}': {len(missing)} listed files do not "
+                                    f'exist: {shown}' + (' ...' if len(missing) > 10 else ''))
+
+    def filter_data(self) -> List[dict]:
+        """mmdet's filter for images labelled for ``det``; partial labels survive.
+
+        With ``filter_empty_gt``, an image without ``det`` in its tasks is kept when it
+        is labelled for another task (and passes ``min_size``).
+        """
+        if self.test_mode or self.filter_cfg is None:
+            return self.data_list
+        kept_ids = {info['img_id'] for info in super().filter_data()}
+        min_size = self.filter_cfg.get('min_size', 0)
+        kept = [
+            info for info in self.data_list
+            if info['img_id'] in kept_ids or self._only_other_tasks(info, min_size)
+        ]
+        if self.data_list and not kept:
+            raise ValueError(f"'{self.ann_file}': filter_cfg={self.filter_cfg} removes all "
+                             f'{len(self.data_list)} images')
+        return kept
+
+    @staticmethod
+    def _only_other_tasks(info: dict, min_size: int) -> bool:
+        return ('det' not in info['tasks'] and len(info['tasks']) > 0
+                and min(info['width'], info['height']) >= min_size)
