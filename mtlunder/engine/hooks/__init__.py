@@ -1,0 +1,1 @@
+from .balancer_hooks import BalancerHook, TaskKPIHook  # noqa: F401
