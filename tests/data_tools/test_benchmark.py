@@ -1,0 +1,134 @@
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtlunder.data_converters import (DataError, SourceSpec, build_underwater_benchmark,
+                                      check_dataset, read_benchmark, split_of)
+from mtlunder.data_converters.io import read_rgb
+
+from .builders import make_pairs, make_voc
+
+CLASSES = ['holothurian', 'echinus', 'scallop', 'starfish']
+
+
+@pytest.fixture
+def sources(tmp_path):
+    objects = [('urchin', 3, 4, 20, 30, 0), ('scallop', 10, 10, 30, 20, 1)]
+    voc = make_voc(tmp_path / 'det', {f'{i:03d}': (48, 40, objects) for i in range(12)})
+    pairs = make_pairs(tmp_path / 'enh', 'input', 'reference',
+                       {f'{i}': ((32, 24), (32, 24)) for i in range(10)})
+    return [SourceSpec('det', 'voc', voc)], [SourceSpec('enh', 'generic', pairs)]
+
+
+def build(out, sources, **kw):
+    det, enh = sources
+    return build_underwater_benchmark(out, det, enh, class_map={'urchin': 'echinus'},
+                                      show_progress=False, **kw)
+
+
+def test_split_of_is_deterministic_and_balanced():
+    keys = [f'img{i}' for i in range(4000)]
+    first = [split_of('src', k, (0.8, 0.1, 0.1)) for k in keys]
+    assert first == [split_of('src', k, (0.8, 0.1, 0.1)) for k in keys]
+    frac = Counter(first)
+    assert abs(frac['train'] / 4000 - 0.8) < 0.03 and abs(frac['val'] / 4000 - 0.1) < 0.03
+    assert [split_of('src', k, (0.5, 0.5)) for k in keys[:50]] != \
+        [split_of('other', k, (0.5, 0.5)) for k in keys[:50]]
+    with pytest.raises(ValueError):
+        split_of('s', 'k', (0.8, 0.3))
+
+
+def test_build_is_deterministic_and_honest(tmp_path, sources):
+    build(tmp_path / 'b1', sources)
+    build(tmp_path / 'b2', sources)
+    for name in ('train', 'val', 'test'):
+        a = (tmp_path / 'b1' / 'annotations' / f'{name}.json').read_text()
+        assert a == (tmp_path / 'b2' / 'annotations' / f'{name}.json').read_text()
+    images, anns, cats = read_benchmark(tmp_path / 'b1')
+    assert [c['name'] for c in cats] == CLASSES
+    assert len(images) == 22
+    for img in images:
+        assert img['split'] == split_of(img['source'], Path(img['file_name']).relative_to(
+            img['source']).with_suffix('').as_posix(), (0.8, 0.1, 0.1))
+        if img['source'] == 'det':
+            assert img['tasks'] == ['det'] and img['reference'] is None
+            assert len(anns[img['id']]) == 2
+        else:
+            assert img['tasks'] == ['enh'] and not anns.get(img['id'])
+            ref = read_rgb(tmp_path / 'b1' / 'references' / img['reference'])
+            src = read_rgb(sources[1][0].path / 'reference' / Path(img['reference']).name)
+            assert np.array_equal(ref, src)  # PNG reference copied losslessly
+    echinus = [a for lst in anns.values() for a in lst if a['category_id'] == 2]
+    assert len(echinus) == 12 and all(a['bbox'] == [2, 3, 18, 27] for a in echinus)
+    assert check_dataset(tmp_path / 'b1', show_progress=False).num_errors == 0
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path, sources, monkeypatch):
+    det, enh = sources
+    with pytest.raises(DataError, match='unknown class'):
+        build_underwater_benchmark(tmp_path / 'out', det, enh, show_progress=False)
+    import mtlunder.data_converters.benchmark as benchmark
+
+    def broken(*args, **kwargs):
+        raise OSError('disk full')
+
+    monkeypatch.setattr(benchmark, '_write_reference', broken)
+    with pytest.raises(OSError, match='disk full'):
+        build(tmp_path / 'out', sources)
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers == ['det', 'enh']
+
+
+def test_existing_output_needs_overwrite(tmp_path, sources):
+    build(tmp_path / 'out', sources, split=(0.5, 0.5))
+    assert sorted(p.name for p in (tmp_path / 'out' / 'annotations').iterdir()) == \
+        ['train.json', 'val.json']
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        build(tmp_path / 'out', sources)
+    build(tmp_path / 'out', sources, overwrite=True)
+    assert (tmp_path / 'out' / 'annotations' / 'test.json').is_file()
+
+
+def test_real_sources_with_rgbd(shared_data, tmp_path):
+    from mtlunder.synthesis.formation import JERLOV_TYPES
+
+    report = build_underwater_benchmark(
+        tmp_path / 'bench',
+        det_sources=[SourceSpec('ruie', 'voc', shared_data / 'ruie_utts')],
+        enh_sources=[SourceSpec('euvp', 'generic', shared_data / 'euvp_pairs')],
+        rgbd_sources=[SourceSpec('nyud', 'rgbd', shared_data / 'nyud_rgbd_metric')],
+        class_map={'urchin': 'echinus'}, show_progress=False)
+    images, anns, _ = read_benchmark(tmp_path / 'bench')
+    per_source = Counter(i['source'] for i in images)
+    assert per_source == Counter(ruie=299, euvp=23, nyud=2)
+    assert sum(len(v) for v in anns.values()) == 1361
+    assert any('0316' in m for m in report.issues['missing_annotation'])
+    assert 'ruie' in report.tables and 'echinus' in report.tables
+    nyud = {i['file_name']: i for i in images if i['source'] == 'nyud'}
+    entry = nyud['nyud/img42.png']
+    depth = np.loadtxt(shared_data / 'nyud_rgbd_metric' / 'depth42.csv', delimiter=',')
+    assert entry['range_max'] == pytest.approx(depth.max(), rel=1e-5)
+    # the input obeys I = J * N^D * N^d + B * (1 - N^d), B = clip(1.5 N^D) (METHODS.md 4)
+    clean = read_rgb(tmp_path / 'bench' / 'references' / entry['reference']) / 255.0
+    degraded = read_rgb(tmp_path / 'bench' / 'images' / entry['file_name']) / 255.0
+    n = np.asarray(JERLOV_TYPES[entry['water_type']])
+    below = entry['depth_below_surface']
+    t = n ** depth[..., None]
+    expected = clean * n ** below * t + np.clip(1.5 * n ** below, 0, 1) * (1 - t)
+    assert np.abs(expected - degraded).max() <= 1.0 / 255 + 1e-6
+    assert check_dataset(tmp_path / 'bench', show_progress=False).num_errors == 0
+
+
+def test_synthetic_source(tmp_path):
+    build_underwater_benchmark(tmp_path / 'syn', synthetic=3, synthetic_size=64,
+                               split=(0.5, 0.5), show_progress=False)
+    images, anns, cats = read_benchmark(tmp_path / 'syn')
+    assert len(images) == 3 and all(i['source'] == 'synthetic' for i in images)
+    assert all(set(i['tasks']) == {'det', 'enh'} and i['reference'] for i in images)
+    assert not (tmp_path / 'syn' / '.synthetic').exists()
+    assert check_dataset(tmp_path / 'syn', show_progress=False).num_errors == 0
+    report = json.loads((tmp_path / 'syn' / 'build_report.json').read_text())
+    assert report['synthetic'] == 3
