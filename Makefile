@@ -7,9 +7,12 @@ STAMP  := $(VENV)/.mtlunder-installed
 TORCH_VERSION := 2.13.0
 MMCV_VERSION  := 2.1.0
 
-.PHONY: test demo setup clean-venv
+.PHONY: test test-slow demo setup clean-venv
 
 setup: $(STAMP)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow tests
 
 # Every step is in the stamp's recipe; the stamp depends on the requirement files so an
 # edit re-runs pip (which skips what is already satisfied).
@@ -27,7 +30,7 @@ $(STAMP): setup.py requirements/build.txt requirements/runtime.txt requirements/
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -m "not slow" tests
 
 demo: $(STAMP)
 	$(PY) tools/demo.py
