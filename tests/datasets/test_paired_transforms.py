@@ -145,6 +145,8 @@ def pair_files(tmp_path):
     cv2.imwrite(str(tmp_path / 'ref.png'), img)
     cv2.imwrite(str(tmp_path / 'small.png'), img[:20])
     (tmp_path / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\0' * 40)
+    jpg = cv2.imencode('.jpg', img)[1].tobytes()
+    (tmp_path / 'truncated.jpg').write_bytes(jpg[:len(jpg) // 2])
     return tmp_path
 
 
@@ -165,6 +167,7 @@ def test_reference_is_loaded_in_the_input_channel_order(pair_files):
 @pytest.mark.parametrize('ref_name, error, words', [
     ('missing.png', FileNotFoundError, ['missing.png', 'in.png']),
     ('broken.png', OSError, ['broken.png']),
+    ('truncated.jpg', OSError, ['truncated.jpg']),
     ('small.png', ValueError, ['small.png', '32x20', 'in.png', '32x24']),
     (None, ValueError, ['in.png', "'enh'"]),
 ])
@@ -173,6 +176,15 @@ def test_reference_errors_name_the_files(pair_files, ref_name, error, words):
         load(pair_files, ref_name)
     for word in words:
         assert word in str(err.value)
+
+
+def test_truncated_real_jpeg_is_refused_by_name():
+    truncated = SHARED_DATA / 'voc_samples' / 'VOC2007' / 'JPEGImages' / '000001.jpg'
+    if not truncated.is_file():
+        pytest.skip(f'real truncated VOC sample not found at {truncated}')
+    with pytest.raises(OSError, match='000001.jpg'):
+        build([dict(type='LoadReferenceImage')])(
+            dict(img=np.zeros((5, 5, 3), np.uint8), img_path='in.png', ref_path=str(truncated)))
 
 
 def test_pack_builds_a_multitask_sample():
