@@ -17,15 +17,7 @@ class MultiTaskDataSample(DetDataSample):
         gt_depth / pred_depth: :class:`PixelData`, float [1, H, W] in metres (``depth``).
     Metainfo ``tasks``: tuple of the task names this sample is labelled for, set with
     ``set_metainfo(dict(tasks=...))``; ``()`` when never set.
-
-    ``'gt_clean' in sample`` is True when the field is set (mmengine's ``in`` misses
-    fields stored behind properties, such as mmdet's ``gt_instances``; fixed here).
     """
-
-    def __contains__(self, item: str) -> bool:
-        return super().__contains__(item) or (
-            f'_{item}' in self._data_fields
-            and isinstance(getattr(type(self), item, None), property))
 
     # ``tasks`` is a metainfo field behind a property: mmengine's ``set_field`` assigns it
     # through the setter, so the value lives in the instance dict under its own name.

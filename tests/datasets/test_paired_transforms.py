@@ -1,5 +1,6 @@
 """Paired geometric transforms keep the reference, boxes and seg map on the input."""
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -198,7 +199,8 @@ def test_pack_builds_a_multitask_sample():
     assert isinstance(sample, MultiTaskDataSample)
     assert sample.gt_clean.data.dtype == torch.float32
     assert torch.equal(sample.gt_clean.data, inputs.flip(0).float())  # same [3, H, W] layout
-    assert sample.tasks == ('det', 'enh')
+    assert sample.tasks == sample.metainfo['tasks'] == ('det', 'enh') and sample.has_task('enh')
+    assert pickle.loads(pickle.dumps(sample)).tasks == sample.clone().tasks == ('det', 'enh')
     for key in ('img_path', 'ref_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
                 'flip_direction', 'pad_shape'):
         assert key in sample.metainfo, key
