@@ -1,0 +1,3 @@
+from .enhancement_head import EnhancementHead
+
+__all__ = ['EnhancementHead']

@@ -1,0 +1,81 @@
+"""One scalar for best-checkpoint selection of the detection + enhancement model."""
+from typing import Dict, List, Optional, Sequence
+
+from mmengine.evaluator import BaseMetric
+
+from mtlunder.registry import METRICS
+
+
+@METRICS.register_module()
+class CombinedScoreMetric(BaseMetric):
+    """Run several metrics and add ``combined/score`` from their results.
+
+    ``score = det_weight * det + enh_weight * clip((psnr - input_psnr) / psnr_gain_scale, 0, 1)``
+
+    with ``det`` = ``coco/bbox_mAP_50`` (in [0, 1]) and the PSNR gain over the degraded
+    input in dB (10 dB gain or more counts as 1). Defaults: weights 0.5 / 0.5, scale 10 dB,
+    so the score lies in [0, 1]. The wrapped metrics' own keys are returned unchanged, so
+    ``save_best='combined/score'`` (``rule='greater'``) in ``CheckpointHook`` and every
+    other key work as usual.
+
+    Args:
+        metrics: configs of the wrapped metrics (e.g. ``CocoMetric`` and
+            ``EnhancementMetric``).
+        det_key, psnr_key, input_psnr_key: keys read from their results.
+        det_weight, enh_weight, psnr_gain_scale: see the formula.
+        collect_device, prefix: as :class:`BaseMetric` (default prefix ``'combined'``).
+    """
+
+    default_prefix: Optional[str] = 'combined'
+
+    def __init__(self, metrics: Sequence[dict], det_key: str = 'coco/bbox_mAP_50',
+                 psnr_key: str = 'enh/psnr', input_psnr_key: str = 'enh/input_psnr',
+                 det_weight: float = 0.5, enh_weight: float = 0.5,
+                 psnr_gain_scale: float = 10.0, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not metrics:
+            raise ValueError('CombinedScoreMetric needs the metrics it combines')
+        self.metrics = [METRICS.build(cfg) for cfg in metrics]
+        self.det_key, self.psnr_key, self.input_psnr_key = det_key, psnr_key, input_psnr_key
+        self.det_weight, self.enh_weight = det_weight, enh_weight
+        self.psnr_gain_scale = psnr_gain_scale
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        self._dataset_meta = dataset_meta
+        for metric in self.metrics:
+            metric.dataset_meta = dataset_meta
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for metric in self.metrics:
+            metric.process(data_batch, data_samples)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """``results``: one dict with the wrapped metrics' outputs -> ``{'score': float}``."""
+        values = results[0]
+        missing = [k for k in (self.det_key, self.psnr_key, self.input_psnr_key)
+                   if k not in values]
+        if missing:
+            raise KeyError(f'CombinedScoreMetric: keys {missing} not among the wrapped '
+                           f'metrics\' results {sorted(values)}')
+        gain = (values[self.psnr_key] - values[self.input_psnr_key]) / self.psnr_gain_scale
+        score = (self.det_weight * values[self.det_key]
+                 + self.enh_weight * min(max(gain, 0.0), 1.0))
+        return {'score': float(score)}
+
+    def evaluate(self, size: int) -> Dict[str, float]:
+        """Evaluate every wrapped metric (each gathers across ranks), then add the score."""
+        merged: Dict[str, float] = {}
+        for metric in self.metrics:
+            for key, value in metric.evaluate(size).items():
+                if key in merged:
+                    raise ValueError(f'CombinedScoreMetric: two metrics report {key!r}')
+                merged[key] = value
+        score = self.compute_metrics([merged])
+        merged.update({f'{self.prefix}/{k}': v for k, v in score.items()})
+        return merged

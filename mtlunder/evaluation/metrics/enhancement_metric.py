@@ -1,0 +1,124 @@
+"""Full-reference enhancement metrics: PSNR and SSIM against the reference image on disk."""
+import math
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from mtlunder.registry import METRICS
+
+
+def psnr(pred: torch.Tensor, ref: torch.Tensor, max_val: float = 255.0,
+         cap: float = 100.0) -> float:
+    """PSNR in dB, ``10 log10(max_val^2 / MSE)`` over all pixels and channels.
+
+    Identical images (MSE 0) score ``cap``. Shapes: any equal shapes.
+    """
+    mse = float(((pred.double() - ref.double())**2).mean())
+    return cap if mse == 0 else min(cap, 10 * math.log10(max_val**2 / mse))
+
+
+def ssim(pred: torch.Tensor, ref: torch.Tensor, max_val: float = 255.0,
+         window_size: int = 11) -> float:
+    """Mean SSIM of [3, H, W] images: Gaussian window ``window_size``, sigma 1.5, K1 = 0.01,
+    K2 = 0.03 (:func:`kornia.metrics.ssim`), 'valid' windows only, averaged over the RGB
+    channels and positions."""
+    from kornia.metrics import ssim as kornia_ssim
+
+    if min(pred.shape[-2:]) < window_size:
+        raise ValueError(f'SSIM needs images of at least {window_size}x{window_size} pixels, '
+                         f'got {tuple(pred.shape[-2:])}')
+    ssim_map = kornia_ssim(pred[None].double(), ref[None].double(), window_size,
+                           max_val=max_val, padding='valid')
+    return float(ssim_map.mean())
+
+
+@METRICS.register_module()
+class EnhancementMetric(BaseMetric):
+    """PSNR and SSIM of ``pred_clean`` against the reference image, and of the input.
+
+    Protocol: each prediction (``pred_clean.data``, [3, H, W] RGB in [0, 1] at the original
+    image size, as :class:`MultiTaskDetector` outputs it) is quantised to 8 bits
+    (``round(255 x)``, as if saved) and compared with the reference image read from disk
+    (``metainfo[ref_key]``, at its original size, RGB uint8). PSNR uses MAX = 255 over
+    all pixels and channels (capped at 100 dB); SSIM uses a Gaussian window 11, sigma 1.5,
+    K1 = 0.01, K2 = 0.03, valid windows, mean over the R, G and B channels (not the Y
+    channel). Both are computed per image, then averaged over images. ``input_psnr`` /
+    ``input_ssim`` score the degraded input (``metainfo['img_path']``) against the same
+    reference, so the gain is visible.
+
+    Samples without a reference path, not labelled ``'enh'`` (metainfo ``tasks``) or without
+    ``pred_clean`` are skipped; the count is logged.
+
+    Keys: ``enh/psnr``, ``enh/ssim``, ``enh/input_psnr``, ``enh/input_ssim`` (default
+    prefix ``'enh'``; no collision with mmdet ``coco/*`` keys).
+
+    Args:
+        ref_key: metainfo key of the reference image path.
+        window_size: SSIM window.
+        backend_args: mmengine file backend arguments for reading images.
+        collect_device, prefix: as :class:`mmengine.evaluator.BaseMetric`.
+    """
+
+    default_prefix: Optional[str] = 'enh'
+
+    def __init__(self, ref_key: str = 'ref_path', window_size: int = 11,
+                 backend_args: Optional[dict] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.ref_key = ref_key
+        self.window_size = window_size
+        self.backend_args = backend_args
+
+    def _read_rgb(self, path: str) -> torch.Tensor:
+        """[3, H, W] float64 RGB in 0-255 (Pillow decode); clear error when unreadable."""
+        import mmcv
+        from mmengine import fileio
+
+        try:
+            content = fileio.get(path, backend_args=self.backend_args)
+        except FileNotFoundError:
+            raise FileNotFoundError(f'EnhancementMetric: image file not found: {path}') from None
+        try:  # Pillow decodes every byte: truncated files raise instead of reading grey
+            img = mmcv.imfrombytes(content, flag='color', channel_order='rgb',
+                                   backend='pillow')
+        except (OSError, SyntaxError, ValueError) as err:
+            raise ValueError(f'EnhancementMetric: cannot decode image {path} ({err})') from err
+        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).double()
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            ref_path = sample.get(self.ref_key)
+            tasks = sample.get('tasks')
+            if (not ref_path or 'pred_clean' not in sample
+                    or (tasks is not None and 'enh' not in tasks)):
+                self.results.append(dict(skipped=True))
+                continue
+            ref = self._read_rgb(ref_path)
+            pred = sample['pred_clean']['data'].detach().cpu().double()
+            if not torch.isfinite(pred).all():
+                raise ValueError(f'pred_clean of {sample.get("img_path")} contains NaN or inf')
+            pred = (pred.clamp(0, 1) * 255).round()
+            inp = self._read_rgb(sample['img_path'])
+            for name, img in (('pred_clean', pred), (sample['img_path'], inp)):
+                if img.shape != ref.shape:
+                    raise ValueError(f'EnhancementMetric: {name} has shape {tuple(img.shape)} '
+                                     f'but the reference {ref_path} has {tuple(ref.shape)}')
+            self.results.append(
+                dict(psnr=psnr(pred, ref), ssim=ssim(pred, ref, window_size=self.window_size),
+                     input_psnr=psnr(inp, ref),
+                     input_ssim=ssim(inp, ref, window_size=self.window_size)))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        logger = MMLogger.get_current_instance()
+        scored = [r for r in results if not r.get('skipped')]
+        logger.info(f'EnhancementMetric: {len(scored)} images evaluated, '
+                    f'{len(results) - len(scored)} samples skipped (no reference, not '
+                    'labelled enh or no pred_clean)')
+        keys = ('psnr', 'ssim', 'input_psnr', 'input_ssim')
+        if not scored:
+            logger.warning('EnhancementMetric: no image with a reference; metrics are NaN')
+            return {k: float('nan') for k in keys}
+        return {k: float(np.mean([r[k] for r in scored])) for k in keys}

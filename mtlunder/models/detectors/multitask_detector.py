@@ -1,0 +1,257 @@
+"""Multi-task detector: backbone -> multi-task neck -> one head per task."""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+from mtlunder.registry import MODELS
+
+Features = Tuple[Tensor, ...]
+
+
+@MODELS.register_module()
+class MultiTaskDetector(BaseModel):
+    """Backbone, a neck returning ``dict[task, levels]`` and ``heads={task: head cfg}``.
+
+    Any mmdet dense head works as the ``'det'`` head (it receives ``train_cfg``/``test_cfg``
+    as in mmdet single-stage detectors). Heads that set ``requires_inputs = True`` (image
+    heads such as :class:`EnhancementHead`) also receive the normalised batch inputs and get
+    the data preprocessor's normalisation through ``set_input_norm``. A neck returning a
+    plain tuple (e.g. mmdet ``FPN``) feeds the same levels to every head.
+
+    Training: each head sees only the samples labelled for its task (metainfo ``tasks``; a
+    sample without it is labelled for every task). Loss keys are prefixed ``'<task>.'``; a
+    task with no labelled sample (or whose head returns no loss, e.g. no reference image)
+    contributes no key. A task missing from some ranks' batches leaves its parameters
+    unused there: wrap with ``find_unused_parameters=True`` under DDP.
+
+    Interface for balancers: :meth:`extract_shared`, :meth:`loss_from_shared`,
+    :meth:`loss_by_task`, :meth:`shared_parameters`, :meth:`task_parameters`, :attr:`tasks`.
+
+    Args:
+        backbone, neck: configs.
+        heads: ``{task: head config}``, e.g. ``dict(det=RetinaHead cfg, enh=EnhancementHead
+            cfg)``; one or several tasks.
+        train_cfg, test_cfg: forwarded to the ``'det'`` head.
+        data_preprocessor: e.g. ``MultiTaskDataPreprocessor`` / ``DetDataPreprocessor``.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, heads: Dict[str, dict],
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not heads:
+            raise ValueError('MultiTaskDetector needs at least one head')
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        neck_tasks = getattr(self.neck, 'tasks', None)
+        if neck_tasks is not None and set(heads) - set(neck_tasks):
+            raise ValueError(f'heads {sorted(set(heads) - set(neck_tasks))} have no neck '
+                             f'output; the neck serves {list(neck_tasks)}')
+        train_cfg = None if train_cfg is None else ConfigDict(train_cfg)
+        test_cfg = None if test_cfg is None else ConfigDict(test_cfg)
+        heads = copy.deepcopy(dict(heads))
+        if 'det' in heads:
+            heads['det'].update(train_cfg=train_cfg, test_cfg=test_cfg)
+        self.heads = nn.ModuleDict({task: MODELS.build(cfg) for task, cfg in heads.items()})
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        mean, std, rgb = self._input_norm()
+        for head in self.heads.values():
+            if hasattr(head, 'set_input_norm'):
+                head.set_input_norm(mean, std, rgb)
+        self._head_inputs: Optional[Tensor] = None
+
+    def _input_norm(self) -> Tuple[List[float], List[float], bool]:
+        """(mean, std, is_rgb) of the normalised inputs, from the data preprocessor.
+
+        Images are loaded BGR (mmcv); the tensor is RGB when the preprocessor converts.
+        """
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            mean, std = pre.mean.view(-1).tolist(), pre.std.view(-1).tolist()
+        else:
+            mean, std = [0.0] * 3, [1.0] * 3
+        if len(mean) == 1:
+            mean, std = mean * 3, std * 3
+        return mean, std, bool(getattr(pre, '_channel_conversion', False))
+
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        """Task names of the heads, in config order."""
+        return tuple(self.heads.keys())
+
+    # ------------------------------------------------------------------ features
+    def extract_shared(self, batch_inputs: Tensor) -> Features:
+        """Shared representation: the backbone levels (finest first).
+
+        Also remembers ``batch_inputs`` for the image heads run by :meth:`loss_from_shared`.
+        """
+        self._head_inputs = batch_inputs
+        return tuple(self.backbone(batch_inputs))
+
+    def neck_features(self, shared: Sequence[Tensor]) -> Dict[str, Features]:
+        """Neck output as ``{task: levels}`` for every head's task."""
+        out = self.neck(tuple(shared))
+        if not isinstance(out, dict):
+            return {task: tuple(out) for task in self.tasks}
+        missing = set(self.tasks) - set(out)
+        if missing:
+            raise KeyError(f'neck output lacks tasks {sorted(missing)}')
+        return {task: tuple(out[task]) for task in self.tasks}
+
+    def extract_feat(self, batch_inputs: Tensor) -> Dict[str, Features]:
+        """Per-task features ``{task: levels}``."""
+        return self.neck_features(self.extract_shared(batch_inputs))
+
+    # ------------------------------------------------------------------ training
+    @staticmethod
+    def labelled_indices(task: str, batch_data_samples: Sequence) -> List[int]:
+        """Indices of the samples labelled for ``task`` (all tasks without ``tasks`` meta)."""
+        return [
+            i for i, s in enumerate(batch_data_samples)
+            if 'tasks' not in s.metainfo or task in s.metainfo['tasks']
+        ]
+
+    def loss_by_task(self, batch_inputs: Tensor,
+                     batch_data_samples: Sequence) -> Dict[str, Dict[str, Tensor]]:
+        """``{task: {loss name: scalar}}`` of the tasks present in the batch."""
+        return self._losses_by_task(self.extract_shared(batch_inputs), batch_data_samples,
+                                    batch_inputs)
+
+    def loss_from_shared(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
+                         batch_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Flat task-prefixed losses (``'det.loss_cls'``, ...) from the shared features.
+
+        Args:
+            shared: output of :meth:`extract_shared` (or tensors replacing it, e.g. detached
+                copies that require grad).
+            batch_data_samples: the batch's data samples.
+            batch_inputs: normalised inputs for image heads; default: those of the last
+                :meth:`extract_shared` call.
+        """
+        by_task = self._losses_by_task(shared, batch_data_samples, batch_inputs)
+        return {f'{task}.{name}': v for task, losses in by_task.items()
+                for name, v in losses.items()}
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: Sequence) -> Dict[str, Tensor]:
+        """Flat task-prefixed losses; equals ``loss_from_shared(extract_shared(x), ...)``."""
+        return self.loss_from_shared(self.extract_shared(batch_inputs), batch_data_samples,
+                                     batch_inputs)
+
+    def _losses_by_task(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
+                        batch_inputs: Optional[Tensor]) -> Dict[str, Dict[str, Tensor]]:
+        inputs = self._head_inputs if batch_inputs is None else batch_inputs
+        feats = self.neck_features(shared)
+        out = {}
+        for task, head in self.heads.items():
+            keep = self.labelled_indices(task, batch_data_samples)
+            if not keep:
+                continue
+            task_feats, samples = feats[task], list(batch_data_samples)
+            task_inputs = inputs
+            if len(keep) < len(batch_data_samples):
+                index = torch.as_tensor(keep, device=task_feats[0].device)
+                task_feats = tuple(f.index_select(0, index) for f in task_feats)
+                samples = [batch_data_samples[i] for i in keep]
+                task_inputs = None if inputs is None else inputs.index_select(0, index)
+            if getattr(head, 'requires_inputs', False):
+                self._check_inputs(task, task_inputs, task_feats)
+                losses = head.loss(task_feats, task_inputs, samples)
+            else:
+                losses = head.loss(task_feats, samples)
+            losses = {name: _reduce(v) for name, v in losses.items()}
+            if losses:
+                out[task] = losses
+        return out
+
+    @staticmethod
+    def _check_inputs(task: str, inputs: Optional[Tensor], feats: Features) -> None:
+        if inputs is None or inputs.shape[0] != feats[0].shape[0]:
+            raise RuntimeError(
+                f'the {task!r} head needs the batch inputs matching the shared features: call '
+                'extract_shared(inputs) on this batch first or pass batch_inputs=')
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, batch_inputs: Tensor, batch_data_samples: Sequence,
+                rescale: bool = True) -> list:
+        """Every head on every sample.
+
+        Detection heads fill ``pred_instances`` (boxes rescaled to the original image when
+        ``rescale``); image heads fill their ``pred_field`` (e.g. ``pred_clean``) with a
+        [3, H, W] image cropped to ``img_shape`` and, when ``rescale``, resized (bilinear,
+        antialiased) to ``ori_shape``.
+        """
+        feats = self.extract_feat(batch_inputs)
+        for task, head in self.heads.items():
+            if getattr(head, 'requires_inputs', False):
+                images = head.predict(feats[task], batch_inputs)
+                for sample, image in zip(batch_data_samples, images):
+                    setattr(sample, head.pred_field,
+                            PixelData(data=_to_original(image, sample.metainfo, rescale)))
+            else:
+                results = head.predict(feats[task], batch_data_samples, rescale=rescale)
+                for sample, result in zip(batch_data_samples, results):
+                    sample.pred_instances = result
+        return list(batch_data_samples)
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples=None) -> Dict[str, object]:
+        """Raw head outputs ``{task: head.forward(...)}``."""
+        feats = self.extract_feat(batch_inputs)
+        return {
+            task: head(feats[task], batch_inputs) if getattr(head, 'requires_inputs', False)
+            else head(feats[task])
+            for task, head in self.heads.items()
+        }
+
+    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+        """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
+
+    # ------------------------------------------------------------------ parameters
+    def task_parameters(self, task: str) -> List[nn.Parameter]:
+        """Parameters only ``task``'s loss reaches: its head and the neck's parts for it."""
+        if task not in self.heads:
+            raise KeyError(f'MultiTaskDetector: task {task!r} is not one of {list(self.tasks)}')
+        params = list(self.heads[task].parameters())
+        if hasattr(self.neck, 'task_parameters'):
+            params += list(self.neck.task_parameters(task))
+        return params
+
+    def shared_parameters(self) -> List[nn.Parameter]:
+        """Backbone and the neck parameters not exclusive to one task."""
+        exclusive = {id(p) for task in self.tasks for p in self.task_parameters(task)}
+        return [p for p in list(self.backbone.parameters()) + list(self.neck.parameters())
+                if id(p) not in exclusive]
+
+
+def _reduce(value: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+    """A head's loss entry as one tensor (per-level lists summed like mmengine parse_losses)."""
+    if isinstance(value, Tensor):
+        return value
+    return sum(v.mean() for v in value)
+
+
+def _to_original(image: Tensor, meta: dict, rescale: bool) -> Tensor:
+    """[3, Hpad, Wpad] -> valid region ``img_shape`` -> (``rescale``) ``ori_shape``."""
+    h, w = meta.get('img_shape', image.shape[1:])[:2]
+    image = image[:, :h, :w]
+    if rescale and 'ori_shape' in meta and tuple(meta['ori_shape'][:2]) != (h, w):
+        image = F.interpolate(image[None], size=tuple(meta['ori_shape'][:2]), mode='bilinear',
+                              align_corners=False, antialias=True)[0].clamp(0, 1)
+    return image

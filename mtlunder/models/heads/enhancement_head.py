@@ -1,0 +1,151 @@
+"""Light image-enhancement head: low-resolution local colour transform + full-res refinement."""
+from typing import Dict, List, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mtlunder.registry import MODELS
+
+
+@MODELS.register_module()
+class EnhancementHead(BaseModule):
+    """Predict the restored image as a residual on the (normalised) input.
+
+    The pyramid levels are each projected by a 1x1 conv to ``channels``, upsampled
+    (bilinear) to the finest level and summed; a 3x3 conv fuses the sum with the input
+    average-pooled to that resolution (global colour cast). A zero-initialised 1x1 conv
+    predicts 12 coefficients per low-resolution pixel (3x3 matrix ``A`` and bias ``b``),
+    upsampled bilinearly to the input size, giving ``y = x + A x + b`` at full resolution;
+    a two-conv refinement on ``cat(x, y)`` (width ``refine_channels``, last conv zero-init)
+    adds ``y += refine(cat(x, y))``. Both last convs start near zero (normal, std
+    ``init_std``, zero bias): the output starts close to the input, yet gradients reach the
+    shared features from the first step (exact zeros would cut them, which stalls
+    gradient-based balancers such as MGDA).
+
+    Losses are computed on de-normalised [0, 1] RGB images, per sample inside its valid
+    region ``img_shape`` (padding ignored), only for samples with ``gt_clean``, and averaged
+    over those samples. Input normalisation (mean/std in 0-255 units, channel order of the
+    normalised tensor) comes from :meth:`set_input_norm`, which the detector calls with its
+    data preprocessor's settings.
+
+    Args:
+        in_channels: channels of each pyramid level used (finest first); the head uses the
+            first ``len(in_channels)`` levels it receives.
+        channels: width of the low-resolution path.
+        refine_channels: width of the full-resolution refinement.
+        loss_pixel: per-pixel loss config (``ImageL1Loss`` or ``CharbonnierLoss``).
+        loss_ssim: SSIM loss config (``SSIMLoss``), or None.
+        norm_cfg, act_cfg: of the low-resolution convs.
+        init_std: std of the last convs' initial weights.
+    """
+
+    #: the detector passes the normalised batch inputs to this head
+    requires_inputs = True
+    #: data-sample field its predictions go to
+    pred_field = 'pred_clean'
+
+    def __init__(self, in_channels: Sequence[int], channels: int = 32, refine_channels: int = 8,
+                 loss_pixel: dict = dict(type='ImageL1Loss', loss_weight=1.0),
+                 loss_ssim: Union[dict, None] = dict(type='SSIMLoss', loss_weight=1.0),
+                 norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='GELU'),
+                 init_std: float = 1e-3, init_cfg: Union[dict, None] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = list(in_channels)
+        self.lateral_convs = nn.ModuleList(
+            ConvModule(c, channels, 1, norm_cfg=norm_cfg, act_cfg=None) for c in in_channels)
+        self.fuse_conv = ConvModule(channels + 3, channels, 3, padding=1, norm_cfg=norm_cfg,
+                                    act_cfg=act_cfg)
+        self.coeff_conv = nn.Conv2d(channels, 12, 1)
+        self.refine = nn.Sequential(
+            nn.Conv2d(6, refine_channels, 3, padding=1), nn.GELU(),
+            nn.Conv2d(refine_channels, 3, 3, padding=1))
+        self.losses = nn.ModuleList(
+            MODELS.build(cfg) for cfg in (loss_pixel, loss_ssim) if cfg is not None)
+        self.register_buffer('mean', torch.zeros(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.ones(1, 3, 1, 1), persistent=False)
+        self.rgb = True
+        self.init_std = init_std
+        self._init_last_convs()
+
+    def _init_last_convs(self) -> None:
+        for conv in (self.coeff_conv, self.refine[-1]):
+            nn.init.normal_(conv.weight, std=self.init_std)
+            nn.init.zeros_(conv.bias)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        self._init_last_convs()
+
+    def set_input_norm(self, mean: Sequence[float], std: Sequence[float], rgb: bool) -> None:
+        """Normalisation of the inputs: ``x_norm = (x - mean) / std`` in 0-255 units.
+
+        Args:
+            mean, std: 3 values each, in the channel order of the normalised tensor.
+            rgb: whether that order is RGB (else BGR).
+        """
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.std.copy_(torch.as_tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.rgb = rgb
+
+    def to_unit_rgb(self, x: Tensor) -> Tensor:
+        """Normalised [B, 3, H, W] -> [0, 1]-scaled RGB (not clamped)."""
+        x = (x * self.std + self.mean) / 255.0
+        return x if self.rgb else x.flip(1)
+
+    def forward(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
+        """feats: levels [B, in_channels[i], H_i, W_i]; inputs: normalised [B, 3, H, W].
+
+        Returns the enhanced image [B, 3, H, W] in the inputs' normalisation.
+        """
+        if len(feats) < len(self.lateral_convs):
+            raise ValueError(f'EnhancementHead expects >= {len(self.lateral_convs)} levels, '
+                             f'got {len(feats)}')
+        size = feats[0].shape[2:]
+        x = self.lateral_convs[0](feats[0])
+        for conv, feat in zip(self.lateral_convs[1:], feats[1:]):
+            x = x + F.interpolate(conv(feat), size=size, mode='bilinear', align_corners=False)
+        x = self.fuse_conv(torch.cat([x, F.adaptive_avg_pool2d(inputs, size)], dim=1))
+        coeffs = F.interpolate(self.coeff_conv(x), size=inputs.shape[2:], mode='bilinear',
+                               align_corners=False)
+        b, _, h, w = inputs.shape
+        matrix = coeffs[:, :9].reshape(b, 3, 3, h, w)
+        y = inputs + torch.einsum('bijhw,bjhw->bihw', matrix, inputs) + coeffs[:, 9:]
+        return y + self.refine(torch.cat([inputs, y], dim=1))
+
+    def predict(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
+        """Enhanced images [B, 3, H, W], RGB in [0, 1] (padded size, like ``inputs``)."""
+        return self.to_unit_rgb(self(feats, inputs)).clamp(0, 1)
+
+    def loss(self, feats: Sequence[Tensor], inputs: Tensor,
+             batch_data_samples: Sequence) -> Dict[str, Tensor]:
+        """Losses of the samples that have ``gt_clean``; ``{}`` when none has one.
+
+        ``gt_clean.data`` is normalised like ``inputs`` and at least the valid region
+        ``metainfo['img_shape']`` in size.
+        """
+        keep = [i for i, s in enumerate(batch_data_samples) if hasattr(s, 'gt_clean')]
+        if not keep:
+            return {}
+        if len(keep) < len(batch_data_samples):
+            index = torch.as_tensor(keep, device=inputs.device)
+            feats = [f.index_select(0, index) for f in feats]
+            inputs = inputs.index_select(0, index)
+        pred = self.to_unit_rgb(self(feats, inputs))
+        sums: List[Tensor] = [pred.new_zeros(()) for _ in self.losses]
+        for row, i in enumerate(keep):
+            sample = batch_data_samples[i]
+            h, w = sample.metainfo.get('img_shape', inputs.shape[2:])[:2]
+            ref = sample.gt_clean.data
+            name = sample.metainfo.get('img_path', f'sample {i}')
+            if ref.shape[0] != 3 or ref.shape[1] < h or ref.shape[2] < w:
+                raise ValueError(f'gt_clean of {name} has shape {tuple(ref.shape)}, expected '
+                                 f'[3, >={h}, >={w}] (valid region img_shape)')
+            if not torch.isfinite(ref[:, :h, :w]).all():
+                raise ValueError(f'gt_clean of {name} contains NaN or inf')
+            target = self.to_unit_rgb(ref[None, :, :h, :w].to(pred))
+            for k, loss in enumerate(self.losses):
+                sums[k] = sums[k] + loss(pred[row:row + 1, :, :h, :w], target)
+        return {loss.loss_name: s / len(keep) for loss, s in zip(self.losses, sums)}
