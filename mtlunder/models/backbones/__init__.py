@@ -1,0 +1,4 @@
+from .etr_nlp import ETRNLPNet
+from .squadnet import ShuffleDownsample, SquadNet
+
+__all__ = ['ETRNLPNet', 'ShuffleDownsample', 'SquadNet']

@@ -1,0 +1,37 @@
+"""Shared fixtures of the architecture tests."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from mtlunder.utils import register_all_modules
+
+TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mtlunder_scope():
+    register_all_modules()
+
+
+@pytest.fixture(scope='module', autouse=True)
+def single_thread():
+    """One intra-op thread: the CI box has 2 cores shared by many jobs, and OpenMP threads
+    fighting for them make these tiny models 10-50x slower. Restored after each module."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """Import ``tools/analysis/<name>.py`` as a module (tools/ is not a package)."""
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f'analysis_{name}', TOOLS / f'{name}.py')
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,0 +1,102 @@
+"""Multi-task necks: output convention, T=1 equivalence with mmdet FPN, per-task levels."""
+import pytest
+import torch
+
+from mtlunder.registry import MODELS
+
+IN_CHANNELS = [8, 16, 32]
+
+
+def _inputs(batch=2):
+    return tuple(torch.randn(batch, c, 32 // 2**i, 40 // 2**i)
+                 for i, c in enumerate(IN_CHANNELS))
+
+
+def _fpn_shapes(num_outs, add_extra_convs, start_level=0):
+    from mmdet.models.necks import FPN
+
+    fpn = FPN(IN_CHANNELS, 16, num_outs, start_level=start_level,
+              add_extra_convs=add_extra_convs)
+    return [tuple(o.shape) for o in fpn(_inputs())]
+
+
+NECKS = {
+    'SquadNeck': dict(type='SquadNeck', num_shared=1, group_channels=8, out_channels=16),
+    'ETRNeck': dict(type='ETRNeck', out_channels=16, gamma=0.5, num_blocks=2),
+    'SharedFPNNeck': dict(type='SharedFPNNeck', out_channels=16),
+    'PerTaskFPNNeck': dict(type='PerTaskFPNNeck', out_channels=16),
+}
+
+
+@pytest.mark.parametrize('name', list(NECKS))
+@pytest.mark.parametrize('num_outs,extra,start', [(3, False, 0), (5, 'on_output', 0),
+                                                  (4, 'on_input', 1), (5, False, 0)])
+def test_single_task_matches_plain_fpn(name, num_outs, extra, start):
+    cfg = dict(NECKS[name], in_channels=IN_CHANNELS, tasks=['det'], num_outs=num_outs,
+               start_level=start)
+    if name != 'SquadNeck':  # SquadNeck always adds its extra levels on its outputs
+        cfg['add_extra_convs'] = extra
+    neck = MODELS.build(cfg)
+    outs = neck(_inputs())
+    assert list(outs) == ['det']
+    assert isinstance(outs['det'], tuple)
+    assert [tuple(o.shape) for o in outs['det']] == _fpn_shapes(num_outs, extra, start)
+    outs['det'][-1].sum().backward()
+    assert any(p.grad is not None for p in neck.parameters())
+
+
+@pytest.mark.parametrize('name', ['ETRNeck', 'PerTaskFPNNeck'])
+def test_extra_levels_only_for_detection(name):
+    neck = MODELS.build(dict(NECKS[name], in_channels=IN_CHANNELS, tasks=['det', 'enh'],
+                             num_outs=5, add_extra_convs='on_output'))
+    outs = neck(_inputs())
+    assert [o.shape[-2:] for o in outs['det']] == [(32, 40), (16, 20), (8, 10), (4, 5), (2, 3)]
+    assert [o.shape[-2:] for o in outs['enh']] == [(32, 40), (16, 20), (8, 10)]
+
+
+@pytest.mark.parametrize('gamma', [0.0, 0.3, 1.0])
+@pytest.mark.parametrize('tasks', [['det', 'enh'], ['seg', 'depth', 'normal', 'sal']])
+def test_etr_neck_multitask(gamma, tasks):
+    neck = MODELS.build(dict(type='ETRNeck', in_channels=IN_CHANNELS, tasks=tasks,
+                             out_channels=16, num_outs=4, gamma=gamma, num_blocks=2,
+                             exclusive='nlp'))
+    outs = neck(_inputs())
+    assert list(outs) == tasks
+    shared = int(gamma * 16)
+    for t in tasks:
+        levels = 4 if t == 'det' else 3
+        assert len(outs[t]) == levels
+        assert all(o.shape[:2] == (2, 16) for o in outs[t])
+        for level in range(3):
+            assert torch.equal(outs[t][level][:, :shared], outs[tasks[0]][level][:, :shared])
+    if gamma < 1:
+        assert not torch.allclose(outs[tasks[0]][0], outs[tasks[1]][0])
+
+
+def test_shared_fpn_gives_every_task_the_same_levels():
+    neck = MODELS.build(dict(type='SharedFPNNeck', in_channels=IN_CHANNELS,
+                             tasks=['det', 'enh'], out_channels=16, num_outs=4))
+    outs = neck(_inputs())
+    assert outs['det'] is outs['enh'] and len(outs['det']) == 4
+
+
+def test_per_task_fpn_has_one_fpn_per_task():
+    from mmdet.models.necks import FPN
+
+    neck = MODELS.build(dict(type='PerTaskFPNNeck', in_channels=IN_CHANNELS,
+                             tasks=['det', 'enh', 'depth'], out_channels=16, num_outs=3))
+    single = FPN(IN_CHANNELS, 16, 3)
+    n = sum(p.numel() for p in single.parameters())
+    assert sum(p.numel() for p in neck.parameters()) == 3 * n
+    neck.init_weights()
+    outs = neck(_inputs())
+    assert not torch.allclose(outs['det'][0], outs['enh'][0])
+    outs['enh'][0].sum().backward()
+    assert all(p.grad is None for p in neck.fpns['det'].parameters())
+
+
+@pytest.mark.parametrize('name', list(NECKS))
+def test_wrong_number_of_levels_is_reported(name):
+    neck = MODELS.build(dict(NECKS[name], in_channels=IN_CHANNELS, tasks=['det'], num_outs=3))
+    with pytest.raises((ValueError, AssertionError), match='3'):
+        neck(_inputs()[:2])

@@ -1,0 +1,178 @@
+"""Training-step time and inference throughput of one or more configs, measured in one run.
+
+``python tools/analysis/benchmark_speed.py CONFIG [CONFIG ...] [--shape H W] [--batch-size B]
+[--input random|real] [--warmup N] [--repeats N] [--device cpu|cuda] [--num-threads N]
+[--cfg-options ...]``
+
+For each config: build the model and its ``optim_wrapper``, make one batch (random images
+with random labels for every task of the model, or the first batch of the config's
+``train_dataloader`` with ``--input real``), then time ``model.train_step`` (forward,
+backward, optimizer step) and ``model.test_step`` under ``torch.no_grad`` in eval mode:
+``warmup`` untimed calls, then the median of ``repeats`` timed calls (CUDA synchronised).
+All configs are measured by the same process on the same input size, so their ratios are
+meaningful; absolute numbers depend on the machine.
+"""
+import argparse
+import statistics
+import time
+from typing import Callable, List, Sequence
+
+import torch
+from torch import nn
+
+
+def time_call(fn: Callable[[], object], warmup: int, repeats: int,
+              device: torch.device) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` calls after ``warmup``."""
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def num_classes_of(model: nn.Module, default: int = 4) -> int:
+    """``num_classes`` of the first module that has one (the detection head)."""
+    return next((int(m.num_classes) for m in model.modules()
+                 if isinstance(getattr(m, 'num_classes', None), int)), default)
+
+
+def random_batch(tasks: Sequence[str], batch_size: int, shape: Sequence[int], num_classes: int,
+                 num_boxes: int = 3, seed: int = 0) -> dict:
+    """A data batch as the dataloader yields it: uint8 images [3, H, W] and data samples.
+
+    Labels per task: ``det`` ``num_boxes`` random boxes (xyxy pixels) and labels; ``enh`` a
+    float clean image [3, H, W] in the input's 0..255 range; ``seg`` labels [1, H, W];
+    ``depth`` metres [1, H, W].
+    """
+    from mmengine.structures import InstanceData, PixelData
+
+    from mtlunder.structures.multitask_data_sample import MultiTaskDataSample
+
+    g = torch.Generator().manual_seed(seed)
+    h, w = shape
+    inputs, samples = [], []
+    for i in range(batch_size):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8))
+        sample = MultiTaskDataSample(metainfo=dict(
+            img_id=i, img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+            scale_factor=(1.0, 1.0), flip=False, tasks=tuple(tasks)))
+        if 'det' in tasks:
+            xy = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.7, h * 0.7])
+            wh = (torch.rand(num_boxes, 2, generator=g) * 0.25 + 0.05) * torch.tensor([w, h])
+            sample.gt_instances = InstanceData(
+                bboxes=torch.cat([xy, xy + wh], dim=1),
+                labels=torch.randint(0, num_classes, (num_boxes, ), generator=g))
+            sample.ignored_instances = InstanceData(bboxes=torch.zeros(0, 4),
+                                                    labels=torch.zeros(0, dtype=torch.long))
+        if 'enh' in tasks:
+            sample.gt_clean = PixelData(data=torch.rand(3, h, w, generator=g) * 255)
+        if 'seg' in tasks:
+            sample.gt_sem_seg = PixelData(
+                data=torch.randint(0, num_classes, (1, h, w), generator=g))
+        if 'depth' in tasks:
+            sample.gt_depth = PixelData(data=torch.rand(1, h, w, generator=g) * 10)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def benchmark(cfg, args, device: torch.device) -> dict:
+    """Median train-step seconds and inference images/s of one config."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+
+    from mtlunder.registry import MODELS
+
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    tasks = tuple(getattr(model, 'tasks', None) or ('det', ))
+    if args.input == 'real':
+        loader_cfg = cfg.train_dataloader.copy()
+        loader_cfg.batch_size = args.batch_size
+        loader_cfg.num_workers = 0
+        loader_cfg.pop('persistent_workers', None)
+        data = next(iter(Runner.build_dataloader(loader_cfg)))
+    else:
+        data = random_batch(tasks, args.batch_size, args.shape, num_classes_of(model))
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    params = sum(p.numel() for p in model.parameters())
+
+    model.train()
+    train_s = time_call(lambda: model.train_step(data, optim_wrapper), args.warmup,
+                        args.repeats, device)
+    model.eval()
+    with torch.no_grad():
+        test_s = time_call(lambda: model.test_step(data), args.warmup, args.repeats, device)
+    return dict(tasks=tasks, params=params, train_s=train_s,
+                images_per_s=len(data['inputs']) / test_s)
+
+
+def format_table(rows: List[dict], args, device: torch.device) -> str:
+    """Table with one row per config; ratios relative to the first config."""
+    head = (f'Input: {args.input}, batch {args.batch_size} x 3 x {args.shape[0]} x '
+            f'{args.shape[1]}, device {device} ({torch.get_num_threads()} CPU threads), '
+            f'warm-up {args.warmup}, median of {args.repeats}\n'
+            '| config                                   | tasks        | params (M) | '
+            'train step (ms) | x first | infer (img/s) | x first |\n'
+            '|' + '|'.join('-' * n for n in (42, 14, 12, 17, 9, 15, 9)) + '|')
+    lines = [head]
+    base = rows[0]
+    for r in rows:
+        lines.append(
+            f"| {r['config'][-40:]:<40} | {','.join(r['tasks']):<12} | {r['params'] / 1e6:>10.3f}"
+            f" | {r['train_s'] * 1e3:>15.1f} | {r['train_s'] / base['train_s']:>7.2f}"
+            f" | {r['images_per_s']:>13.2f} | {r['images_per_s'] / base['images_per_s']:>7.2f} |")
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    from mmengine.config import Config, DictAction
+    from mmengine.utils import ProgressBar
+
+    parser = argparse.ArgumentParser(description='Train-step time and inference speed')
+    parser.add_argument('configs', nargs='+', help='config files, measured in this order')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
+    parser.add_argument('--batch-size', type=int, default=2)
+    parser.add_argument('--input', choices=['random', 'real'], default='random',
+                        help="random images and labels, or the config's train_dataloader")
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--num-threads', type=int,
+                        help='torch intra-op CPU threads (default: torch default)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of every config, key=value')
+    args = parser.parse_args()
+    if args.warmup < 0 or args.repeats < 1 or args.batch_size < 1:
+        parser.error('need --warmup >= 0, --repeats >= 1, --batch-size >= 1')
+
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    device = torch.device(args.device)
+    rows = []
+    progress = ProgressBar(len(args.configs))
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        rows.append(dict(config=path, **benchmark(cfg, args, device)))
+        progress.update()
+    print()
+    print(format_table(rows, args, device))
+
+
+if __name__ == '__main__':
+    main()
