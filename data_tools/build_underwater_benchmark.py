@@ -57,7 +57,8 @@ def main(args):
         synthetic=args.synthetic, synthetic_size=args.synthetic_size, split=args.split,
         classes=args.classes.split(','), class_map=parse_class_map(args.map),
         drop_unknown=args.drop_unknown, keep_unlabelled=args.keep_unlabelled,
-        resize_reference=args.resize_reference, water_types=args.water_types.split(',') if args.water_types else None,
+        resize_reference=args.resize_reference,
+        water_types=args.water_types.split(',') if args.water_types else None,
         seed=args.seed, overwrite=args.overwrite, show_progress=not args.no_progress)
 
 

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from mtlunder.data_converters import (ClassResolver, Report, SourceSpec, parse_class_map,
-                                      read_detection_source, read_names_file, to_coco,
-                                      write_yolo)
+                                      read_detection_source, read_names_file, to_coco, write_yolo)
 from mtlunder.data_converters.cli import run_tool
 from mtlunder.data_converters.detection import coco_box_counts
 from mtlunder.data_converters.io import atomic_dir, atomic_write_text

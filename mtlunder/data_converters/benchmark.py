@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .detection import UNDERWATER_CLASSES, Box, ClassResolver, DetImage, to_coco
-from .io import (DataError, atomic_dir, copy_file, progress, read_rgb, write_png)
+from .io import DataError, atomic_dir, copy_file, progress, read_rgb, write_png
 from .report import Report, format_table
 
 SPLIT_NAMES = ('train', 'val', 'test')
@@ -390,8 +390,8 @@ def _summary_tables(items, per_split, split, classes) -> str:
                 ' '.join(f'{t}:{n}' for t, n in sorted(tasks.items())) or '-',
                 sum(len(it.boxes) for it in items if it.source == src)]
         rows.append(row)
-    rows.append(['total'] + [len(per_split[s]) for s in splits] + [len(items), '',
-                                                                   sum(len(it.boxes) for it in items)])
+    rows.append(['total', *(len(per_split[s]) for s in splits), len(items), '',
+                 sum(len(it.boxes) for it in items)])
     table = format_table(['source', *splits, 'images', 'tasks', 'boxes'], rows)
     class_rows = [[c] + [sum(b.label == c for it in per_split[s] for b in it.boxes)
                          for s in splits] for c in classes]

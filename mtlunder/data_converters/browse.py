@@ -2,8 +2,8 @@
 
 Benchmark: input with boxes and class names | reference (when present).
 Dense: image | segmentation | depth | normals | edges | parts | saliency (those present),
-labels colourised (segmentation/parts with a fixed palette, 255 in black; depth with the
-turbo colour map over the frame's valid range).
+labels colourised (segmentation/parts with the PASCAL palette, 255 = ignore in VOC's cream;
+depth with the turbo colour map over the frame's valid range).
 """
 from pathlib import Path
 from typing import List, Optional
@@ -18,7 +18,7 @@ from .report import Report
 
 
 def palette(n: int = 256) -> np.ndarray:
-    """Deterministic PASCAL-style colour palette, uint8 [n, 3]; index 255 is black."""
+    """PASCAL VOC colour palette, uint8 [n, 3]; index 255 (ignore) is cream (224, 224, 192)."""
     colours = np.zeros((n, 3), np.uint8)
     for i in range(n):
         c, r, g, b = i, 0, 0, 0
@@ -28,7 +28,8 @@ def palette(n: int = 256) -> np.ndarray:
             b |= ((c >> 2) & 1) << shift
             c >>= 3
         colours[i] = (r, g, b)
-    colours[IGNORE_INDEX % n] = 0
+    if n > IGNORE_INDEX:
+        colours[IGNORE_INDEX] = (224, 224, 192)
     return colours
 
 
@@ -58,8 +59,8 @@ def draw_boxes(image: np.ndarray, boxes: List[tuple]) -> np.ndarray:
     out = image.copy()
     colours = palette()
     for x, y, w, h, name, ignore in boxes:
-        colour = (128, 128, 128) if ignore else tuple(int(v) for v in
-                                                       colours[1 + zlib.crc32(name.encode()) % 20])
+        class_colour = colours[1 + zlib.crc32(name.encode()) % 20]
+        colour = (128, 128, 128) if ignore else tuple(int(v) for v in class_colour)
         p1, p2 = (int(round(x)), int(round(y))), (int(round(x + w)) - 1, int(round(y + h)) - 1)
         cv2.rectangle(out, p1, p2, colour, 2)
         cv2.putText(out, name, (p1[0], max(p1[1] - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from .benchmark import read_benchmark
+from .coco import load_json
 from .dense import DENSE_LAYOUT, IGNORE_INDEX
 from .io import DataError, image_size, progress, read_label_map
 from .report import Report
@@ -71,19 +72,24 @@ def _check_benchmark(root: Path, report: Report, show_progress: bool) -> None:
             if ref_size is not None and ref_size != (img['width'], img['height']):
                 report.add('error', f'{where}: reference {ref} is {ref_size[0]}x{ref_size[1]}, '
                            f'input {img["width"]}x{img["height"]}')
-        boxes = anns.get(img['id'], [])
-        if boxes and 'det' not in tasks:
-            report.add('error', f'{where}: has boxes but "det" is not in its tasks')
-        for ann in boxes:
-            report.count('boxes')
-            x, y, w, h = ann['bbox']
-            if ann['category_id'] not in cat_ids:
-                report.add('error', f'{where}: annotation {ann["id"]} has unknown category '
-                           f'{ann["category_id"]}')
-            if w <= 0 or h <= 0 or x < -0.5 or y < -0.5 or x + w > img['width'] + 0.5 \
-                    or y + h > img['height'] + 0.5:
-                report.add('error', f'{where}: annotation {ann["id"]} box {ann["bbox"]} is '
-                           f'empty or outside the {img["width"]}x{img["height"]} image')
+        _check_boxes(where, img, anns.get(img['id'], []), cat_ids, report)
+
+
+def _check_boxes(where: str, img: dict, boxes: list, cat_ids: set, report: Report) -> None:
+    """Boxes need ``det`` in the image's tasks, a known category, positive size and to lie
+    inside the image (half a pixel of tolerance)."""
+    if boxes and 'det' not in img.get('tasks', ['det']):
+        report.add('error', f'{where}: has boxes but "det" is not in its tasks')
+    for ann in boxes:
+        report.count('boxes')
+        x, y, w, h = ann['bbox']
+        if ann['category_id'] not in cat_ids:
+            report.add('error', f'{where}: annotation {ann["id"]} has unknown category '
+                       f'{ann["category_id"]}')
+        if w <= 0 or h <= 0 or x < -0.5 or y < -0.5 or x + w > img['width'] + 0.5 \
+                or y + h > img['height'] + 0.5:
+            report.add('error', f'{where}: annotation {ann["id"]} box {ann["bbox"]} is '
+                       f'empty or outside the {img["width"]}x{img["height"]} image')
 
 
 def _check_dense(root: Path, report: Report, show_progress: bool) -> None:
@@ -98,6 +104,28 @@ def _check_dense(root: Path, report: Report, show_progress: bool) -> None:
         split_ids = split_file.read_text().split()
         report.count(f'split {split_file.stem}', len(split_ids))
         ids.extend(split_ids)
+    for ann_file in sorted((root / 'annotations').glob('*.json')):
+        coco = load_json(ann_file)
+        cat_ids = {c['id'] for c in coco['categories']}
+        per_image = {}
+        for ann in coco['annotations']:
+            per_image.setdefault(ann['image_id'], []).append(ann)
+        for img in coco['images']:
+            where = f'{ann_file}: image {img["id"]} ({img["file_name"]})'
+            path = root / 'images' / img['file_name']
+            if Path(img['file_name']).stem not in ids:
+                report.add('error', f'{where}: not listed in splits/')
+            elif not path.is_file():
+                report.add('error', f'{where}: {path} missing')
+            else:
+                try:
+                    size = image_size(path)
+                except DataError:
+                    size = None  # reported by the per-sample checks below
+                if size is not None and size != (img['width'], img['height']):
+                    report.add('error', f'{where}: json size {img["width"]}x{img["height"]} '
+                               f'!= image {size[0]}x{size[1]}')
+            _check_boxes(where, img, per_image.get(img['id'], []), cat_ids, report)
     for sid in progress(sorted(set(ids)), desc='check', enabled=show_progress):
         image = next((root / 'images' / f'{sid}{e}' for e in ('.jpg', '.png')
                       if (root / 'images' / f'{sid}{e}').is_file()), None)
@@ -125,8 +153,8 @@ def _check_dense(root: Path, report: Report, show_progress: bool) -> None:
                 if not np.all(np.isfinite(value)) or (task == 'depth' and value.min() < 0):
                     report.add('error', f'{path}: NaN/inf or negative values')
             else:
-                bad = (value >= limits[task]) & ~((value == IGNORE_INDEX)
-                                                   & (task in ('seg', 'parts')))
+                ignored = (value == IGNORE_INDEX) & (task in ('seg', 'parts'))
+                bad = (value >= limits[task]) & ~ignored
                 if bad.any():
                     report.add('error', f'{path}: values {np.unique(value[bad])[:10].tolist()} '
                                f'out of range 0..{limits[task] - 1}')

@@ -118,9 +118,9 @@ class DenseWriter:
         bad = (value < 0) | ((value >= limit) & (value != IGNORE_INDEX)) \
             if task in ('seg', 'parts') else (value < 0) | (value >= limit)
         if bad.any():
+            allowed = f'0..{limit - 1}' + (' and 255 (ignore)' if task in ('seg', 'parts') else '')
             raise DataError(f'{sid}: {task} has values {np.unique(value[bad])[:10].tolist()} '
-                            f'outside 0..{limit - 1}' + (' and 255 (ignore)'
-                                                          if task in ('seg', 'parts') else ''))
+                            f'outside {allowed}')
         return value.astype(np.uint8)
 
     def finish(self, **meta) -> dict:

@@ -56,7 +56,8 @@ def find_rgbd_frames(root: Path) -> List[RGBDFrame]:
     frames.sort(key=lambda f: f.key)
     keys = [f.key for f in frames]
     if len(set(keys)) != len(keys):
-        raise DataError(f'{root}: duplicate frame names {sorted({k for k in keys if keys.count(k) > 1})}')
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise DataError(f'{root}: duplicate frame names {repeated}')
     return frames
 
 

@@ -8,7 +8,7 @@ the xml size is checked against the decoded image.
 """
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from .detection import Box, ClassResolver, DetImage, clip_box
 from .io import DataError, image_size, is_image_file, progress

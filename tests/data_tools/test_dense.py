@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mtlunder.data_converters import (DataError, DenseWriter, convert_nyud_mat,
-                                      convert_nyud_mt, convert_nyud_png,
-                                      convert_pascal_context, convert_voc)
+from mtlunder.data_converters import (DataError, DenseWriter, check_dataset, convert_nyud_mat,
+                                      convert_nyud_mt, convert_nyud_png, convert_pascal_context,
+                                      convert_voc)
 from mtlunder.data_converters.io import read_label_map, read_rgb, read_uint16_png
 from mtlunder.data_converters.pascal import HUMAN_PART, label_edges
 
@@ -158,6 +158,11 @@ def test_voc_dense(tmp_path):
     assert train['categories'][ann['category_id'] - 1]['name'] == 'person'
     val = json.loads((out / 'annotations' / 'val.json').read_text())
     assert [i['tasks'] for i in val['images']] == [['seg']]
+    assert check_dataset(out, show_progress=False).num_errors == 0
+    ann['bbox'] = [W - 1, 0, 5, 5]
+    (out / 'annotations' / 'train.json').write_text(json.dumps(train))
+    errors = check_dataset(out, show_progress=False).issues['error']
+    assert len(errors) == 1 and 'outside the 8x6 image' in errors[0]
 
 
 def _save_parts_mat(path, masks):

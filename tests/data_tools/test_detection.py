@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mtlunder.data_converters import (ClassResolver, DataError, Report, parse_class_map,
-                                      read_coco_detection, read_voc_detection,
-                                      read_yolo_detection, to_coco, write_yolo)
+                                      read_coco_detection, read_voc_detection, read_yolo_detection,
+                                      to_coco, write_yolo)
 
 from .builders import make_voc, voc_xml, write_image, write_truncated_jpeg
 
