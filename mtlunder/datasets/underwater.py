@@ -13,7 +13,8 @@ from mtlunder.registry import DATASETS
 from mtlunder.structures import TASK_NAMES
 
 #: Optional per-image fields of the ``images`` entries copied into each data info.
-EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'source')
+EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'depth_below_surface',
+                    'source')
 
 
 @DATASETS.register_module()

@@ -20,7 +20,7 @@ def tiny_benchmark(tmp_path):
         dict(file_name='a.png', img=blob_image(48, 64, boxes_a, seed=1),
              ref=blob_image(48, 64, boxes_a, colour=(90, 160, 60), seed=2),
              tasks=['det', 'enh'], water_type='II', range_min=1.0, range_mean=2.5,
-             range_max=4.0, source='synthetic'),
+             range_max=4.0, depth_below_surface=3.5, source='synthetic'),
         dict(file_name='b.png', img=blob_image(48, 64, boxes_b, seed=3),
              ref=blob_image(48, 64, boxes_b, seed=4), tasks=['det', 'enh']),
         dict(file_name='c.png', img=blob_image(48, 64, [], seed=5),

@@ -84,6 +84,20 @@ def test_resize_is_bilinear_and_matches_the_input_up_to_the_colour_change():
     np.testing.assert_array_equal(out['gt_clean'], expected)
 
 
+def test_multi_scale_resize_wrappers_take_paired_resize():
+    pipeline = build([dict(type='RandomResize', scale=[(100, 80), (200, 160)], keep_ratio=True,
+                           resize_type='PairedResize')])
+    sizes = set()
+    for seed in range(4):
+        np.random.seed(seed)
+        results = make_results()
+        results['gt_clean'] = results['img'].copy()
+        out = pipeline(results)
+        np.testing.assert_array_equal(out['gt_clean'], out['img'])
+        sizes.add(out['img'].shape)
+    assert len(sizes) > 1
+
+
 def test_crop_offset_is_read_from_mmdet_and_composes_homography():
     results = make_results()
     results['homography_matrix'] = np.diag([2., 2., 1.]).astype(np.float32)

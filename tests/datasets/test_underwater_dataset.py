@@ -39,7 +39,7 @@ def test_data_infos_follow_the_format(tiny_benchmark):
     assert a['ref_path'] == str(root / 'references' / 'a.png')
     assert a['tasks'] == ('det', 'enh')
     assert (a['water_type'], a['range_min'], a['range_mean'], a['range_max'],
-            a['source']) == ('II', 1.0, 2.5, 4.0, 'synthetic')
+            a['depth_below_surface'], a['source']) == ('II', 1.0, 2.5, 4.0, 3.5, 'synthetic')
     boxes_a = tiny_benchmark['boxes']['a']
     assert [inst['bbox'] for inst in a['instances']] == [list(b) for b in boxes_a]
     # echinus (id 2) -> label 1, starfish (id 4) -> label 3; iscrowd -> ignore_flag
@@ -134,6 +134,7 @@ def test_pipeline_packs_partial_samples(tiny_benchmark):
         assert sample.ref_path.endswith(f'references/{name}')
         expected = {'a.png': ('det', 'enh'), 'b.png': ('det', 'enh'), 'c.png': ('enh', )}
         assert sample.tasks == expected[name]
+        assert sample.metainfo.get('water_type') == ('II' if name == 'a.png' else None)
         assert len(sample.gt_instances) + len(sample.ignored_instances) == \
             {'a.png': 2, 'b.png': 1, 'c.png': 0}[name]
 

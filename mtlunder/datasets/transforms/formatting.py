@@ -28,7 +28,8 @@ class PackMultiTaskInputs(PackDetInputs):
     def __init__(self,
                  meta_keys=('img_id', 'img_path', 'ref_path', 'ori_shape', 'img_shape',
                             'scale_factor', 'flip', 'flip_direction', 'pad_shape',
-                            'water_type', 'range_min', 'range_mean', 'range_max')):
+                            'water_type', 'range_min', 'range_mean', 'range_max',
+                            'depth_below_surface')):
         super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:
