@@ -41,7 +41,7 @@ class MultiTaskDataPreprocessor(DetDataPreprocessor):
     After the parent has converted, normalised and padded the inputs (and set
     ``pad_shape`` / ``batch_input_shape`` in every sample's metainfo), each sample's
     ``gt_clean.data`` (float [3, H, W], 0-255, the input's channel order) goes through the
-    same steps: BGR->RGB when ``bgr_to_rgb``, ``(x - mean) / std``, and zero-based
+    same steps: BGR->RGB when ``bgr_to_rgb``, ``(x - mean) / std``, and
     bottom/right padding to ``batch_input_shape`` with ``pad_value`` (applied after
     normalisation, like the input). The result is [3, Hpad, Wpad], identical to the
     padded input where the reference equals the input. Samples without a reference keep
