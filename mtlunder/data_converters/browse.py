@@ -102,8 +102,11 @@ def browse_dataset(root: Path, out_dir: Path, num: int = 20, split: Optional[str
                 if split in (None, split_file.stem):
                     ids.extend(i for i in split_file.read_text().split() if i not in ids)
             for sid in progress(ids[:num], desc='browse', enabled=show_progress):
-                image = next(root / 'images' / f'{sid}{e}' for e in ('.jpg', '.png')
-                             if (root / 'images' / f'{sid}{e}').is_file())
+                image = next((root / 'images' / f'{sid}{e}' for e in ('.jpg', '.png')
+                              if (root / 'images' / f'{sid}{e}').is_file()), None)
+                if image is None:
+                    report.add('missing_image', f'{root}/images/{sid}.(jpg|png): not found')
+                    continue
                 panels = [read_rgb(image)]
                 for task, (folder, suffix) in DENSE_LAYOUT.items():
                     path = root / folder / f'{sid}{suffix}'

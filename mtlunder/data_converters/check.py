@@ -93,9 +93,7 @@ def _check_boxes(where: str, img: dict, boxes: list, cat_ids: set, report: Repor
 
 
 def _check_dense(root: Path, report: Report, show_progress: bool) -> None:
-    import json
-
-    meta = json.loads((root / 'meta.json').read_text())
+    meta = load_json(root / 'meta.json')
     limits = dict(seg=len(meta['seg_classes']) if meta.get('seg_classes') else IGNORE_INDEX,
                   parts=len(meta['parts_classes']) if meta.get('parts_classes') else
                   IGNORE_INDEX, edge=2, sal=2)

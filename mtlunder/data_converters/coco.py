@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import List
 
 from .detection import Box, ClassResolver, DetImage, clip_box
-from .io import DataError, progress
+from .io import DataError, checked_size, progress
 from .report import Report
 
 
@@ -28,8 +28,6 @@ def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolve
     files present and decodable with the stated size. COCO lists its images explicitly, so
     an image without annotations is a background image unless its ``tasks`` omit ``det``.
     """
-    from .voc import _checked_size
-
     ann_file, image_root = Path(ann_file), Path(image_root)
     coco = load_json(ann_file)
     for key in ('images', 'annotations', 'categories'):
@@ -67,7 +65,7 @@ def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolve
     for image_id in progress(sorted(images), desc='COCO', enabled=show_progress):
         img = images[image_id]
         path = image_root / img['file_name']
-        size = _checked_size(path, report)
+        size = checked_size(path, report)
         if size is None:
             continue
         if size != (img['width'], img['height']):

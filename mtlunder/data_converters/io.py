@@ -58,6 +58,16 @@ def image_size(path: Path) -> Tuple[int, int]:
         return image.size
 
 
+def checked_size(path: Path, report) -> Optional[Tuple[int, int]]:
+    """(width, height) after a full decode, or None with a ``corrupt_image`` entry (naming
+    the file) added to ``report`` when the image is missing, truncated or corrupt."""
+    try:
+        return image_size(path)
+    except DataError as err:
+        report.add('corrupt_image', f'{err}; not converted')
+        return None
+
+
 def read_label_map(path: Path) -> np.ndarray:
     """Read a single-channel label PNG as integer indices [H, W].
 

@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from .dense import IGNORE_INDEX, DenseWriter
-from .io import DataError, atomic_dir, progress, read_label_map, read_rgb
+from .io import DataError, atomic_dir, checked_size, progress, read_label_map, read_rgb
 from .report import Report
 from .rgbd import NYUD_DEPTH_SCALE, read_depth_m
 
@@ -158,7 +158,9 @@ def convert_nyud_mt(root: Path, out_dir: Path, overwrite: bool = False,
             image = next((root / 'images' / f'{sid}{e}' for e in ('.jpg', '.png')
                           if (root / 'images' / f'{sid}{e}').is_file()), None)
             if image is None:
-                report.add('missing_image', f'{root / "images"}/{sid}.jpg: not found; skipped')
+                report.add('corrupt_image', f'{root / "images"}/{sid}.jpg: not found; skipped')
+                continue
+            if checked_size(image, report) is None:
                 continue
             labels = {}
             seg_path = root / 'segmentation' / f'{sid}.png'
@@ -173,12 +175,7 @@ def convert_nyud_mt(root: Path, out_dir: Path, overwrite: bool = False,
                     value = np.load(path).astype(np.float32)
                     labels[task] = value if task == 'normal' else \
                         (value.squeeze() > 0.5).astype(np.uint8)
-            try:
-                writer.add(sid, image, splits[sid], **labels)
-            except DataError as err:
-                if 'cannot decode' not in str(err):
-                    raise
-                report.add('corrupt_image', f'{err}; skipped')
+            writer.add(sid, image, splits[sid], **labels)
         meta = writer.finish(source=str(root), seg_mapping='NYUD_MT segmentation - 1, 0 -> 255')
     report.count('frames', meta['num_samples'])
     return report
@@ -197,18 +194,15 @@ def convert_nyud_png(root: Path, out_dir: Path, split: str = 'val', overwrite: b
         writer = DenseWriter(tmp, 'nyud_v2', NYUD40_CLASSES)
         for sid, folder in progress(frames, desc='NYUD png', enabled=show_progress):
             image = folder / f'{sid}.png'
+            if checked_size(image, report) is None:
+                continue
             labels = dict(depth=read_depth_m(folder / f'depth_gt_{sid}.png'))
             if (folder / f'segm_gt_{sid}.png').is_file():
                 labels['seg'] = read_label_map(folder / f'segm_gt_{sid}.png')
             if (folder / f'norm_gt_{sid}.png').is_file():
                 normal = read_rgb(folder / f'norm_gt_{sid}.png').astype(np.float32)
                 labels['normal'] = 2.0 * normal / 255.0 - 1.0
-            try:
-                writer.add(sid, image, [split], **labels)
-            except DataError as err:
-                if 'cannot decode' not in str(err) and 'not found' not in str(err):
-                    raise
-                report.add('corrupt_image', f'{err}; skipped')
+            writer.add(sid, image, [split], **labels)
         meta = writer.finish(source=str(root), depth_scale=f'png value / {NYUD_DEPTH_SCALE:g}')
     report.count('frames', meta['num_samples'])
     return report

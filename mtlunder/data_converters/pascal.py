@@ -25,7 +25,7 @@ import numpy as np
 
 from .dense import IGNORE_INDEX, DenseWriter
 from .detection import Box, ClassResolver, DetImage, clip_box, to_coco
-from .io import DataError, atomic_dir, image_size, progress, read_label_map, read_rgb
+from .io import DataError, atomic_dir, checked_size, progress, read_label_map, read_rgb
 from .report import Report
 from .voc import parse_voc_xml
 
@@ -83,11 +83,10 @@ def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
             for image_id in progress(ids, desc=year.name, enabled=show_progress):
                 image = year / 'JPEGImages' / f'{image_id}.jpg'
                 sid = f'{year.name}_{image_id}'
-                try:
-                    width, height = image_size(image)
-                except DataError as err:
-                    report.add('corrupt_image', f'{err}; not converted')
+                size = checked_size(image, report)
+                if size is None:
                     continue
+                width, height = size
                 seg = None
                 if seg_dir is not None and (seg_dir / f'{image_id}.png').is_file():
                     seg = read_label_map(seg_dir / f'{image_id}.png')
@@ -204,11 +203,10 @@ def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path
         writer = DenseWriter(tmp, 'pascal_context', seg_classes, PARTS_CLASSES)
         for sid in progress(sorted(splits), desc='PASCAL-Context', enabled=show_progress):
             image = root / 'JPEGImages' / f'{sid}.jpg'
-            try:
-                width, height = image_size(image)
-            except DataError as err:
-                report.add('corrupt_image', f'{err}; not converted')
+            size = checked_size(image, report)
+            if size is None:
                 continue
+            width, height = size
             labels = {}
             ctx_path = root / 'pascal-context' / 'trainval' / f'{sid}.mat'
             label_map = None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .detection import Box, ClassResolver, DetImage, clip_box
-from .io import DataError, image_size, is_image_file, progress
+from .io import DataError, checked_size, is_image_file, progress
 from .report import Report
 
 
@@ -138,16 +138,8 @@ def image_key(root: Path, path: Path) -> str:
     return '/'.join(parts)
 
 
-def _checked_size(path: Path, report: Report):
-    try:
-        return image_size(path)
-    except DataError as err:
-        report.add('corrupt_image', f'{err}; not converted')
-        return None
-
-
 def _unlabelled_record(root: Path, path: Path, report: Report) -> Optional[DetImage]:
-    size = _checked_size(path, report)
+    size = checked_size(path, report)
     if size is None:
         return None
     return DetImage(path, image_key(root, path), size[0], size[1], [], labelled=False)
@@ -155,7 +147,7 @@ def _unlabelled_record(root: Path, path: Path, report: Report) -> Optional[DetIm
 
 def _make_record(root: Path, image_path: Path, parsed: dict, xml_path: Path,
                  resolver: ClassResolver, report: Report) -> Optional[DetImage]:
-    size = _checked_size(image_path, report)
+    size = checked_size(image_path, report)
     if size is None:
         return None
     width, height = size

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from .detection import Box, ClassResolver, DetImage, clip_box
-from .io import DataError, copy_file, is_image_file, progress
+from .io import DataError, checked_size, copy_file, is_image_file, progress
 from .report import Report
-from .voc import _checked_size, _unlabelled_record, image_key
+from .voc import _unlabelled_record, image_key
 
 
 def label_path_for(root: Path, image: Path) -> Path:
@@ -65,7 +65,7 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
                     records.append(record)
             continue
         label_files.add(txt)
-        size = _checked_size(path, report)
+        size = checked_size(path, report)
         if size is None:
             continue
         width, height = size

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -132,3 +134,19 @@ def test_synthetic_source(tmp_path):
     assert check_dataset(tmp_path / 'syn', show_progress=False).num_errors == 0
     report = json.loads((tmp_path / 'syn' / 'build_report.json').read_text())
     assert report['synthetic'] == 3
+
+
+def test_cli(tmp_path, sources):
+    det, enh = sources
+    project = Path(__file__).resolve().parents[2]
+    args = [sys.executable, 'data_tools/build_underwater_benchmark.py', str(tmp_path / 'cli'),
+            '--det', f'd:voc:{det[0].path}', '--enh', f'e:auto:{enh[0].path}', '--no-progress']
+    proc = subprocess.run(args, cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown class 'urchin'" in proc.stderr
+    assert not (tmp_path / 'cli').exists()
+    proc = subprocess.run(args + ['--map', 'urchin=echinus', '--split', '0.5', '0.5'],
+                          cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = [line.split() for line in proc.stdout.splitlines()]
+    total = next(row for row in table if row and row[0] == 'total')
+    assert total[3] == '22' and int(total[1]) + int(total[2]) == 22

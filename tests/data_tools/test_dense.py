@@ -63,6 +63,22 @@ def test_nyud_mat_needs_mapping(nyud_mat, tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
+def test_nyud_mat_own_labels40(nyud_mat, tmp_path):
+    import h5py
+
+    root, data, _ = nyud_mat
+    labels40 = np.random.default_rng(3).integers(0, 41, (N, H, W)).astype(np.uint8)
+    with h5py.File(root / 'nyu_depth_v2_labeled.mat', 'a') as f:
+        f['labels40'] = labels40.transpose(0, 2, 1)
+    out = tmp_path / 'out40'
+    convert_nyud_mat(root / 'nyu_depth_v2_labeled.mat', out, show_progress=False)
+    for i in range(N):
+        seg = read_label_map(out / 'segmentation' / f'{i + 1:06d}.png')
+        assert np.array_equal(seg, np.where(labels40[i] == 0, 255, labels40[i].astype(int) - 1))
+    meta = json.loads((out / 'meta.json').read_text())
+    assert meta['splits'] == {'train': N} and meta['seg_mapping'] == 'labels40 of the .mat'
+
+
 def test_nyud_mt(tmp_path):
     root = tmp_path / 'NYUD_MT'
     rng = np.random.default_rng(1)
