@@ -110,6 +110,10 @@ def read_voc_detection(root: Path, resolver: ClassResolver, report: Report,
             image_path = _find_image(img_dir, parsed['filename'], ann.stem, ann, report)
             if image_path is None:
                 continue
+            if image_path.name in claimed:
+                report.add('duplicate_annotation', f'{ann}: {image_path.name} already has an '
+                           'annotation file; skipped')
+                continue
             claimed.add(image_path.name)
             record = _make_record(root, image_path, parsed, ann, resolver, report)
             if record is not None:
@@ -119,7 +123,7 @@ def read_voc_detection(root: Path, resolver: ClassResolver, report: Report,
             if keep_unlabelled:
                 report.add('missing_annotation', f'{path}: no annotation file in {ann_dir}; '
                            'kept without detection labels')
-                record = _unlabelled_record(root, path, report)
+                record = unlabelled_record(root, path, report)
                 if record is not None:
                     records.append(record)
             else:
@@ -138,7 +142,8 @@ def image_key(root: Path, path: Path) -> str:
     return '/'.join(parts)
 
 
-def _unlabelled_record(root: Path, path: Path, report: Report) -> Optional[DetImage]:
+def unlabelled_record(root: Path, path: Path, report: Report) -> Optional[DetImage]:
+    """Record of an image kept without detection labels (None if it does not decode)."""
     size = checked_size(path, report)
     if size is None:
         return None

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 from .detection import Box, ClassResolver, DetImage, clip_box
 from .io import DataError, checked_size, copy_file, is_image_file, progress
 from .report import Report
-from .voc import _unlabelled_record, image_key
+from .voc import image_key, unlabelled_record
 
 
 def label_path_for(root: Path, image: Path) -> Path:
@@ -60,7 +60,7 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
             verb = 'kept without detection labels' if keep_unlabelled else 'excluded'
             report.add('missing_annotation', f'{path}: no label file {txt}; {verb}')
             if keep_unlabelled:
-                record = _unlabelled_record(root, path, report)
+                record = unlabelled_record(root, path, report)
                 if record is not None:
                     records.append(record)
             continue

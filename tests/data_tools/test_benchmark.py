@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mtlunder.data_converters import (DataError, SourceSpec, build_underwater_benchmark,
                                       check_dataset, read_benchmark, split_of)
@@ -150,3 +151,26 @@ def test_cli(tmp_path, sources):
     table = [line.split() for line in proc.stdout.splitlines()]
     total = next(row for row in table if row and row[0] == 'total')
     assert total[3] == '22' and int(total[1]) + int(total[2]) == 22
+
+
+def test_rgbd_layouts_and_bad_depth(tmp_path):
+    from mtlunder.data_converters import find_rgbd_frames, read_depth_m
+
+    from .builders import write_image
+
+    write_image(tmp_path / 'metric' / 'img7.jpg', 5, 4)
+    np.savetxt(tmp_path / 'metric' / 'depth7.csv', np.full((4, 5), 2.0), delimiter=',')
+    write_image(tmp_path / 'png' / '000009.png', 5, 4)
+    Image.fromarray(np.full((4, 5), 5000 * 3, np.uint16)).save(
+        tmp_path / 'png' / 'depth_gt_000009.png')
+    write_image(tmp_path / 'mt' / 'images' / '0001.jpg', 5, 4)
+    (tmp_path / 'mt' / 'depth').mkdir()
+    np.save(tmp_path / 'mt' / 'depth' / '0001.npy', np.full((4, 5), 4.0, np.float32))
+    frames = find_rgbd_frames(tmp_path)
+    assert [f.key for f in frames] == ['metric/img7', 'mt/0001', 'png/000009']
+    assert [float(read_depth_m(f.depth_path).mean()) for f in frames] == [2.0, 4.0, 3.0]
+    bad = np.full((4, 5), 2.0)
+    bad[1, 1] = np.nan
+    np.savetxt(tmp_path / 'metric' / 'depth7.csv', bad, delimiter=',')
+    with pytest.raises(DataError, match=r'depth7\.csv: depth has NaN'):
+        read_depth_m(frames[0].depth_path)
