@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/run_demo.py
 
 clean-venv:
 	rm -rf $(VENV)
