@@ -100,3 +100,17 @@ def test_wrong_number_of_levels_is_reported(name):
     neck = MODELS.build(dict(NECKS[name], in_channels=IN_CHANNELS, tasks=['det'], num_outs=3))
     with pytest.raises((ValueError, AssertionError), match='3'):
         neck(_inputs()[:2])
+
+
+@pytest.mark.parametrize('name', ['ETRNeck', 'PerTaskFPNNeck'])
+def test_task_parameters_are_reached_only_by_their_task(name):
+    neck = MODELS.build(dict(NECKS[name], in_channels=IN_CHANNELS, tasks=['det', 'enh'],
+                             num_outs=4, add_extra_convs='on_output'))
+    det, enh = neck.task_parameters('det'), neck.task_parameters('enh')
+    assert det and enh and not {id(p) for p in det} & {id(p) for p in enh}
+    outs = neck(_inputs())
+    sum(o.sum() for o in outs['enh']).backward()
+    assert all(p.grad is None or not p.grad.any() for p in det)
+    assert all(p.grad is not None and p.grad.any() for p in enh)
+    with pytest.raises(KeyError, match='seg'):
+        neck.task_parameters('seg')

@@ -110,6 +110,21 @@ class ETRNeck(BaseModule):
                     nn.Conv2d(first_in if i == 0 else out_channels, out_channels, 3, stride=2,
                               padding=1) for i in range(num_extra))
 
+    def task_parameters(self, task: str) -> List[nn.Parameter]:
+        """Parameters only ``task``'s loss reaches: its exclusive branches and extra convs.
+
+        With ``exclusive='nlp'`` the fixed primitives are buffers, so only the per-task
+        recombinations are listed.
+        """
+        if task not in self.tasks:
+            raise KeyError(f'ETRNeck: task {task!r} is not one of {list(self.tasks)}')
+        params = [p for stack in self.blocks for block in stack
+                  if block.task_branches is not None
+                  for p in block.task_branches[task].parameters()]
+        if task in self.extra_convs:
+            params += list(self.extra_convs[task].parameters())
+        return params
+
     def _extra_levels(self, task: str, outs: List[Tensor], last_input: Tensor) -> None:
         """Append ``num_outs - num_levels`` stride-2 levels to ``outs`` (in place)."""
         for i in range(self.num_outs - self.num_levels):

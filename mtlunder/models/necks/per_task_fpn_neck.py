@@ -1,5 +1,5 @@
 """No-sharing baseline: one mmdet FPN per task on the shared backbone."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -40,6 +40,12 @@ class PerTaskFPNNeck(BaseModule):
         self.fpns = nn.ModuleDict({
             t: FPN(in_channels, out_channels, num_outs if t in extra_levels_tasks else num_levels,
                    **fpn_kwargs) for t in self.tasks})
+
+    def task_parameters(self, task: str) -> List[nn.Parameter]:
+        """Parameters only ``task``'s loss reaches: its FPN."""
+        if task not in self.fpns:
+            raise KeyError(f'PerTaskFPNNeck: task {task!r} is not one of {list(self.tasks)}')
+        return list(self.fpns[task].parameters())
 
     def forward(self, inputs: Sequence[Tensor]) -> Dict[str, Tuple[Tensor, ...]]:
         num_ins = len(self.fpns[self.tasks[0]].in_channels)

@@ -1,0 +1,39 @@
+"""The etr_nlp and baselines configs plug their necks into MultiTaskDetector."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mtlunder.registry import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
+           'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
+           'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py']
+NECKS = ['ETRNeck', 'SharedFPNNeck', 'PerTaskFPNNeck']
+
+
+@pytest.mark.parametrize('path,neck', list(zip(CONFIGS, NECKS)))
+def test_config_trains_one_step(path, neck, load_tool):
+    if not (ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py').is_file():
+        pytest.skip('base config configs/squad/squad-retinanet_r18_demo_underwater.py absent')
+    cfg = Config.fromfile(str(ROOT / path))
+    assert cfg.model.neck.type == neck
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    batch = load_tool('benchmark_speed').random_batch(model.tasks, 2, (64, 64), 4)
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    assert {k.partition('.')[0] for k in losses} == {'det', 'enh'}
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    shared = {id(p) for p in model.shared_parameters()}
+    exclusive = {t: {id(p) for p in model.task_parameters(t)} for t in model.tasks}
+    assert not shared & exclusive['det'] and not exclusive['det'] & exclusive['enh']
+    # the neck's exclusive parts are not shared parameters (ETR branches, per-task FPNs)
+    neck_exclusive = {id(p) for t in model.tasks if hasattr(model.neck, 'task_parameters')
+                      for p in model.neck.task_parameters(t)}
+    assert bool(neck_exclusive) == (neck != 'SharedFPNNeck')
+    assert all(p.grad is not None for p in model.neck.parameters() if p.requires_grad)
