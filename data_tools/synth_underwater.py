@@ -36,8 +36,9 @@ def main(argv=None) -> None:
     if Path(args.out).exists() and not args.overwrite:
         sys.exit(f'error: {args.out} already exists; refusing to overwrite it '
                  '(pass --overwrite to replace it)')
-    from mtlunder.synthesis import generate_benchmark
+    from mtlunder.synthesis.generator import generate_benchmark, tune_allocator
 
+    tune_allocator()
     generate_benchmark(args.out, args.num_images, size=tuple(args.size), seed=args.seed,
                        val_fraction=args.val_fraction, workers=args.workers,
                        overwrite=args.overwrite, water_types=args.water_types,

@@ -115,7 +115,8 @@ def degrade(clean: np.ndarray,
     ts = _transmission_channels(range_m, water_type)
     b = veiling_light(water_type, depth_below_surface)
 
-    planes = [j * (t * light) for j, t, light in zip(cv2.split(clean), ts, illumination)]
+    clean_planes = np.ascontiguousarray(clean.transpose(2, 0, 1))
+    planes = [j * (t * light) for j, t, light in zip(clean_planes, ts, illumination)]
     if blur_sigma > 0:
         planes = [cv2.GaussianBlur(p, (0, 0), sigmaX=float(blur_sigma)) for p in planes]
     planes = [p + (b_c - b_c * t) for p, t, b_c in zip(planes, ts, b)]
