@@ -94,17 +94,17 @@ def draw_holothurian(rng: np.random.Generator, cx: float, cy: float, scale: floa
     cv2.fillPoly(mask, [_fixed(outline, c)], 255, cv2.LINE_8, _SUB)
     cv2.fillPoly(rgb, [_fixed(outline, c)], color, cv2.LINE_8, _SUB)
     # warts on the outline and paler papillae on the back
-    for k in rng.choice(len(outline), size=rng.integers(8, 18), replace=False):
-        r = max(1.0, width * rng.uniform(0.07, 0.14))
-        p = _fixed(outline[k:k + 1], c)[0, 0]
-        cv2.circle(mask, tuple(int(v) for v in p), int(r * (1 << _SUB)), 255, -1, cv2.LINE_8, _SUB)
-        cv2.circle(rgb, tuple(int(v) for v in p), int(r * (1 << _SUB)), color, -1, cv2.LINE_8,
-                   _SUB)
+    warts = _fixed(outline[rng.choice(len(outline), size=rng.integers(8, 18), replace=False)], c)
+    for p in warts[:, 0].tolist():
+        r = int(max(1.0, width * rng.uniform(0.07, 0.14)) * (1 << _SUB))
+        cv2.circle(mask, p, r, 255, -1, cv2.LINE_8, _SUB)
+        cv2.circle(rgb, p, r, color, -1, cv2.LINE_8, _SUB)
     pale = tuple(float(v) for v in np.clip(base * rng.uniform(1.6, 2.4) + 0.05, 0, 1))
-    for k in rng.integers(2, len(mid) - 2, size=rng.integers(5, 12)):
-        p = mid[k] + rng.normal(0, width * 0.15, 2).astype(np.float32)
-        cv2.circle(rgb, tuple(int(v) for v in _fixed(p[None], c)[0, 0]),
-                   int(max(0.8, width * 0.06) * (1 << _SUB)), pale, -1, cv2.LINE_AA, _SUB)
+    k = rng.integers(2, len(mid) - 2, size=rng.integers(5, 12))
+    dots = _fixed(mid[k] + rng.normal(0, width * 0.15, (len(k), 2)).astype(np.float32), c)
+    r = int(max(0.8, width * 0.06) * (1 << _SUB))
+    for p in dots[:, 0].tolist():
+        cv2.circle(rgb, p, r, pale, -1, cv2.LINE_AA, _SUB)
     rgb *= (mask > 0)[..., None]
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.5, cells=size / 5, shade=0.55)
 
@@ -118,17 +118,15 @@ def draw_echinus(rng: np.random.Generator, cx: float, cy: float, scale: float) -
     n = int(rng.integers(30, 64))
     angles = rng.uniform(0, 2 * np.pi, n)
     lengths = body + spine * rng.uniform(0.7, 1.25, n)
+    tips = _fixed(np.stack([np.cos(angles) * lengths, np.sin(angles) * lengths], 1), c)
+    tones = np.clip(base * rng.uniform(0.8, 1.8, (n, 1)), 0, 1).tolist()
     thick = 1 if body < 12 else 2
-    for a, ln in zip(angles, lengths):
-        tip = np.array([[np.cos(a) * ln, np.sin(a) * ln]], np.float32)
-        start = tuple(int(v) for v in _fixed(np.zeros((1, 2), np.float32), c)[0, 0])
-        end = tuple(int(v) for v in _fixed(tip, c)[0, 0])
-        tone = tuple(float(v) for v in np.clip(base * rng.uniform(0.8, 1.8), 0, 1))
-        cv2.line(mask, start, end, 255, thick, cv2.LINE_8, _SUB)
-        cv2.line(rgb, start, end, tone, thick, cv2.LINE_8, _SUB)
-    centre = tuple(int(v) for v in _fixed(np.zeros((1, 2), np.float32), c)[0, 0])
-    cv2.circle(mask, centre, int(body * (1 << _SUB)), 255, -1, cv2.LINE_8, _SUB)
-    cv2.circle(rgb, centre, int(body * (1 << _SUB)), tuple(float(v) for v in base), -1,
+    start = (int(round(c * (1 << _SUB))), ) * 2
+    for tip, tone in zip(tips[:, 0].tolist(), tones):
+        cv2.line(mask, start, tip, 255, thick, cv2.LINE_8, _SUB)
+        cv2.line(rgb, start, tip, tone, thick, cv2.LINE_8, _SUB)
+    cv2.circle(mask, start, int(body * (1 << _SUB)), 255, -1, cv2.LINE_8, _SUB)
+    cv2.circle(rgb, start, int(body * (1 << _SUB)), tuple(float(v) for v in base), -1,
                cv2.LINE_8, _SUB)
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.6, cells=size / 4, shade=0.5)
 
@@ -154,9 +152,8 @@ def draw_scallop(rng: np.random.Generator, cx: float, cy: float, scale: float) -
     cv2.fillPoly(mask, polys, 255, cv2.LINE_8, _SUB)
     cv2.fillPoly(rgb, polys, color, cv2.LINE_8, _SUB)
     rib_tone = tuple(float(v) for v in base * rng.uniform(0.6, 0.78))
-    start = tuple(int(v) for v in _fixed(hinge_r, c)[0, 0])
-    for k in range(0, len(fan), max(1, len(fan) // ribs)):
-        end = tuple(int(v) for v in _fixed(fan[k:k + 1], c)[0, 0])
+    start = tuple(_fixed(hinge_r, c)[0, 0].tolist())
+    for end in _fixed(fan[::max(1, len(fan) // ribs)], c)[:, 0].tolist():
         cv2.line(rgb, start, end, rib_tone, 1, cv2.LINE_AA, _SUB)
     rgb *= (mask > 0)[..., None]
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.25, cells=size / 6, shade=0.3)
@@ -180,12 +177,13 @@ def draw_starfish(rng: np.random.Generator, cx: float, cy: float, scale: float) 
     cv2.fillPoly(mask, [_fixed(outline, c)], 255, cv2.LINE_8, _SUB)
     cv2.fillPoly(rgb, [_fixed(outline, c)], tuple(float(v) for v in base), cv2.LINE_8, _SUB)
     dot = tuple(float(v) for v in np.clip(base * 1.3 + 0.12, 0, 1))
-    for k in range(5):
-        a = phase + 2 * np.pi * k / 5
-        for f in np.linspace(0.15, 0.8, 5) * arm_len[k]:
-            p = np.array([[np.cos(a), np.sin(a)]], np.float32) * radius * f
-            cv2.circle(rgb, tuple(int(v) for v in _fixed(p, c)[0, 0]),
-                       int(max(0.8, radius * 0.05) * (1 << _SUB)), dot, -1, cv2.LINE_AA, _SUB)
+    arms = phase + 2 * np.pi * np.arange(5) / 5
+    along = np.linspace(0.15, 0.8, 5)[None] * arm_len[:, None] * radius
+    dots = _fixed(np.stack([np.cos(arms)[:, None] * along, np.sin(arms)[:, None] * along],
+                           -1).reshape(-1, 2).astype(np.float32), c)
+    r = int(max(0.8, radius * 0.05) * (1 << _SUB))
+    for p in dots[:, 0].tolist():
+        cv2.circle(rgb, p, r, dot, -1, cv2.LINE_AA, _SUB)
     rgb *= (mask > 0)[..., None]
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.35, cells=size / 5, shade=0.45)
 
