@@ -97,16 +97,22 @@ def test_get_flops_cli_on_a_config(tmp_path, load_tool, monkeypatch, capsys):
     assert rows['total'] == f'{total / 1e6:.3f}'
 
 
-def test_time_call_takes_the_median_after_warmup(load_tool, monkeypatch):
+def test_time_interleaved_takes_round_robin_medians_after_warmup(load_tool, monkeypatch):
     bench = load_tool('benchmark_speed')
-    clock = {'t': 0.0}
-    durations = iter([100.0, 5.0, 1.0, 3.0])  # the first call is the warm-up
+    clock, calls = {'t': 0.0}, []
+    durations = {'a': iter([100.0, 5.0, 1.0, 3.0]), 'b': iter([50.0, 2.0, 4.0, 8.0])}
 
-    def fake_call():
-        clock['t'] += next(durations)
+    def make(name):
+        def call():
+            calls.append(name)
+            clock['t'] += next(durations[name])
+        return call
 
     monkeypatch.setattr(bench.time, 'perf_counter', lambda: clock['t'])
-    assert bench.time_call(fake_call, warmup=1, repeats=3, device=torch.device('cpu')) == 3.0
+    medians = bench.time_interleaved([make('a'), make('b')], warmup=1, repeats=3,
+                                     device=torch.device('cpu'))
+    assert medians == [3.0, 4.0]  # the first call of each is the untimed warm-up
+    assert calls == ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']
 
 
 def test_random_batch_labels_every_task(load_tool):

@@ -12,12 +12,12 @@ CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
            'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
            'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py']
 NECKS = ['ETRNeck', 'SharedFPNNeck', 'PerTaskFPNNeck']
+BASE = ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py'
+pytestmark = pytest.mark.skipif(not BASE.is_file(), reason=f'base config {BASE} absent')
 
 
 @pytest.mark.parametrize('path,neck', list(zip(CONFIGS, NECKS)))
 def test_config_trains_one_step(path, neck, load_tool):
-    if not (ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py').is_file():
-        pytest.skip('base config configs/squad/squad-retinanet_r18_demo_underwater.py absent')
     cfg = Config.fromfile(str(ROOT / path))
     assert cfg.model.neck.type == neck
     torch.manual_seed(0)
@@ -37,3 +37,18 @@ def test_config_trains_one_step(path, neck, load_tool):
                       for p in model.neck.task_parameters(t)}
     assert bool(neck_exclusive) == (neck != 'SharedFPNNeck')
     assert all(p.grad is not None for p in model.neck.parameters() if p.requires_grad)
+
+
+def test_grad_conflict_hook_measures_the_detector(load_tool):
+    from mtlunder.engine.hooks import GradConflictHook
+
+    cfg = Config.fromfile(str(ROOT / CONFIGS[0]))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).train()
+    batch = load_tool('benchmark_speed').random_batch(model.tasks, 2, (64, 64), 4)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    stats = GradConflictHook(interval=1).measure(model, batch)
+    assert set(stats) == {'cos_det_enh', 'frac_neg_det_enh'}
+    assert -1.0 <= stats['cos_det_enh'] <= 1.0 and 0.0 <= stats['frac_neg_det_enh'] <= 1.0
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())

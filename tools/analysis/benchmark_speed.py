@@ -8,11 +8,14 @@ For each config: build the model and its ``optim_wrapper``, make one batch (rand
 with random labels for every task of the model, or the first batch of the config's
 ``train_dataloader`` with ``--input real``), then time ``model.train_step`` (forward,
 backward, optimizer step) and ``model.test_step`` under ``torch.no_grad`` in eval mode:
-``warmup`` untimed calls, then the median of ``repeats`` timed calls (CUDA synchronised).
-All configs are measured by the same process on the same input size, so their ratios are
-meaningful; absolute numbers depend on the machine.
+``warmup`` untimed calls each, then ``repeats`` rounds that time every config once
+(round-robin, CUDA synchronised), median per config. All configs are measured by the same
+process on the same input size and interleaved, so their ratios are meaningful even on a
+busy machine; absolute numbers depend on the machine.
 """
 import argparse
+import logging
+import os.path as osp
 import statistics
 import time
 from typing import Callable, List, Sequence
@@ -21,23 +24,31 @@ import torch
 from torch import nn
 
 
-def time_call(fn: Callable[[], object], warmup: int, repeats: int,
-              device: torch.device) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` calls after ``warmup``."""
+def time_interleaved(fns: Sequence[Callable[[], object]], warmup: int, repeats: int,
+                     device: torch.device, progress=None) -> List[float]:
+    """Median wall time (s) of each ``fn()``, timed round-robin after ``warmup`` calls each.
+
+    Round ``r`` times ``fns[0]``, ``fns[1]``, ... once each, so a slow spell of a shared
+    machine hits every function alike and the ratios stay meaningful.
+    """
     def sync():
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 
-    for _ in range(warmup):
-        fn()
-    times = []
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times: List[List[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, fn in enumerate(fns):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[i].append(time.perf_counter() - start)
+            if progress is not None:
+                progress.update()
+    return [statistics.median(t) for t in times]
 
 
 def num_classes_of(model: nn.Module, default: int = 4) -> int:
@@ -85,8 +96,9 @@ def random_batch(tasks: Sequence[str], batch_size: int, shape: Sequence[int], nu
     return dict(inputs=inputs, data_samples=samples)
 
 
-def benchmark(cfg, args, device: torch.device) -> dict:
-    """Median train-step seconds and inference images/s of one config."""
+def prepare(cfg, args, device: torch.device) -> dict:
+    """Model (initialised), one data batch and the optim wrapper of a config."""
+    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
 
@@ -94,7 +106,13 @@ def benchmark(cfg, args, device: torch.device) -> dict:
 
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+    try:
+        model.init_weights()  # e.g. the focal-loss prior bias: realistic NMS load
+    finally:
+        logger.setLevel(level)
     tasks = tuple(getattr(model, 'tasks', None) or ('det', ))
     if args.input == 'real':
         loader_cfg = cfg.train_dataloader.copy()
@@ -104,17 +122,27 @@ def benchmark(cfg, args, device: torch.device) -> dict:
         data = next(iter(Runner.build_dataloader(loader_cfg)))
     else:
         data = random_batch(tasks, args.batch_size, args.shape, num_classes_of(model))
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    params = sum(p.numel() for p in model.parameters())
+    return dict(model=model, data=data, optim_wrapper=build_optim_wrapper(model, cfg.optim_wrapper),
+                tasks=tasks, params=sum(p.numel() for p in model.parameters()))
 
-    model.train()
-    train_s = time_call(lambda: model.train_step(data, optim_wrapper), args.warmup,
-                        args.repeats, device)
-    model.eval()
-    with torch.no_grad():
-        test_s = time_call(lambda: model.test_step(data), args.warmup, args.repeats, device)
-    return dict(tasks=tasks, params=params, train_s=train_s,
-                images_per_s=len(data['inputs']) / test_s)
+
+def train_step_fn(run: dict) -> Callable[[], object]:
+    """One training step (forward, backward, optimizer step) of a prepared config."""
+    def step():
+        run['model'].train()
+        return run['model'].train_step(run['data'], run['optim_wrapper'])
+
+    return step
+
+
+def infer_step_fn(run: dict) -> Callable[[], object]:
+    """One inference step (eval mode, no grad) of a prepared config."""
+    def step():
+        run['model'].eval()
+        with torch.no_grad():
+            return run['model'].test_step(run['data'])
+
+    return step
 
 
 def format_table(rows: List[dict], args, device: torch.device) -> str:
@@ -128,8 +156,9 @@ def format_table(rows: List[dict], args, device: torch.device) -> str:
     lines = [head]
     base = rows[0]
     for r in rows:
+        name = osp.splitext(osp.basename(r['config']))[0][:40]
         lines.append(
-            f"| {r['config'][-40:]:<40} | {','.join(r['tasks']):<12} | {r['params'] / 1e6:>10.3f}"
+            f"| {name:<40} | {','.join(r['tasks']):<12} | {r['params'] / 1e6:>10.3f}"
             f" | {r['train_s'] * 1e3:>15.1f} | {r['train_s'] / base['train_s']:>7.2f}"
             f" | {r['images_per_s']:>13.2f} | {r['images_per_s'] / base['images_per_s']:>7.2f} |")
     return '\n'.join(lines)
@@ -162,14 +191,20 @@ def main() -> None:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     device = torch.device(args.device)
-    rows = []
-    progress = ProgressBar(len(args.configs))
+    runs = []
     for path in args.configs:
         cfg = Config.fromfile(path)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        rows.append(dict(config=path, **benchmark(cfg, args, device)))
-        progress.update()
+        runs.append(prepare(cfg, args, device))
+    progress = ProgressBar(2 * args.repeats * len(runs))
+    train_s = time_interleaved([train_step_fn(r) for r in runs], args.warmup, args.repeats,
+                               device, progress)
+    test_s = time_interleaved([infer_step_fn(r) for r in runs], args.warmup, args.repeats,
+                              device, progress)
+    rows = [dict(config=path, tasks=r['tasks'], params=r['params'], train_s=tr,
+                 images_per_s=len(r['data']['inputs']) / te)
+            for path, r, tr, te in zip(args.configs, runs, train_s, test_s)]
     print()
     print(format_table(rows, args, device))
 
