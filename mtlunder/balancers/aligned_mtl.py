@@ -1,17 +1,19 @@
 """Aligned-MTL (Senushkin et al., CVPR 2023): align the principal components of the
 gradient matrix."""
 from mtlunder.registry import BALANCERS
+from . import linalg
 from .base import BaseBalancer
 
 
 def aligned_weights(gram):
     """Coefficients ``B 1`` with ``B = sqrt(lambda_min) V Sigma^-1/2 V^T`` from the
-    eigendecomposition (``torch.linalg.eigh``) of the Gram matrix ``G G^T`` ``[n, n]``;
+    eigendecomposition (deterministic Jacobi :func:`~mtlunder.balancers.linalg.eigh`;
+    the old ``symeig`` is gone) of the Gram matrix ``G G^T`` ``[n, n]``;
     eigenvalues below ``lambda_max * n * eps`` are dropped (rank-deficient ``G``)."""
     import torch
 
     gram = gram.double()
-    lam, vec = torch.linalg.eigh(gram)
+    lam, vec = linalg.eigh(gram)
     tol = lam.max().clamp_min(0) * gram.shape[0] * torch.finfo(torch.float32).eps
     keep = lam > tol
     if not bool(keep.any()):

@@ -17,8 +17,7 @@ Conventions shared by all balancers:
   shared parameters, ``[T, P]``) or ``'repr'`` (gradients of the shared representation, the
   MGDA-UB trick; needs ``gram_suffices``).
 """
-import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -131,10 +130,8 @@ class BaseBalancer(nn.Module):
             ``(update [P], weights)`` with ``update = sum_i weights[i] * grads[i]`` for the
             methods that are linear combinations.
         """
-        g64 = grads.double()
-        coeffs = self.gram_weights(g64 @ g64.T, losses)
-        update = (coeffs.to(grads.dtype) @ grads)
-        return update, self._record(losses, coeffs)
+        coeffs = self.gram_weights(gram_matrix(grads), losses)
+        return combine_rows(coeffs, grads), self._record(losses, coeffs)
 
     # ------------------------------------------------------------ state update hooks
     def epoch_end(self) -> None:
@@ -177,15 +174,23 @@ class BaseBalancer(nn.Module):
         return f'tasks={self.tasks}'
 
 
-def uniform(n: int, total: Optional[float] = None, like: Optional[Tensor] = None) -> Tensor:
-    """``[n]`` equal weights summing to ``total`` (default ``n``)."""
-    total = float(n) if total is None else total
-    kwargs = dict(dtype=like.dtype, device=like.device) if like is not None else {}
-    return torch.full((n,), total / max(n, 1), **kwargs)
+def gram_matrix(grads: Tensor) -> Tensor:
+    """``[n, n]`` float64 inner products of the rows of ``grads [n, P]``.
+
+    Computed with elementwise products and torch's own reductions instead of BLAS, whose
+    results can differ in the last bit with memory alignment: every DDP rank must derive
+    bit-identical weights from the same all-reduced gradients.
+    """
+    n = grads.shape[0]
+    gram = torch.empty(n, n, dtype=torch.float64)
+    for i in range(n):
+        for j in range(i, n):
+            value = (grads[i].double() * grads[j].double()).sum()
+            gram[i, j] = gram[j, i] = value
+    return gram
 
 
-def check_finite(name: str, value: float) -> float:
-    """Raise ``ValueError`` naming ``name`` when ``value`` is NaN or infinite."""
-    if not math.isfinite(value):
-        raise ValueError(f'{name} must be finite, got {value}')
-    return value
+def combine_rows(coeffs: Tensor, grads: Tensor) -> Tensor:
+    """``sum_i coeffs[i] grads[i]`` (``[P]``), with a deterministic reduction (see
+    :func:`gram_matrix`)."""
+    return (coeffs.to(grads)[:, None] * grads).sum(0)

@@ -4,7 +4,7 @@ from typing import Sequence
 import torch
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import BaseBalancer, combine_rows
 
 
 @BALANCERS.register_module()
@@ -43,4 +43,4 @@ class DBMTL(BaseBalancer):
             self.grad_ema[idx] = ema
         norms = ema.norm(dim=1)
         scales = norms.max() / (norms + 1e-12)
-        return scales @ ema, self._record(losses, scales)
+        return combine_rows(scales, ema), self._record(losses, scales)

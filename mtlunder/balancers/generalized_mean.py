@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import LOG_EPS, BaseBalancer
 
 
 def generalized_mean(values: Tensor, p: float, eps: float = 1e-6) -> Tensor:
@@ -30,10 +30,14 @@ def generalized_mean(values: Tensor, p: float, eps: float = 1e-6) -> Tensor:
     return ((torch.logsumexp(p * logs, 0) - math.log(values.numel())) / p).exp()
 
 
-def implicit_weights(values: Tensor, total: Tensor) -> Tensor:
-    """``n dM/dL_i`` of a mean ``total`` of ``values``: 1 for every task at ``p = 1``."""
-    grads, = torch.autograd.grad(total, values, retain_graph=True, allow_unused=True)
-    return values.numel() * grads if grads is not None else torch.zeros_like(values)
+def implicit_weights(values: Tensor, p: float, total: Tensor) -> Tensor:
+    """``n dM_p/dL_i`` at ``values``: ``(L_i / M)^(p - 1)`` (1 for every task at ``p = 1``,
+    ``M / L_i`` for the geometric mean, the arg-max/min indicator times ``n`` at ``p = +-inf``)."""
+    if math.isinf(p):
+        hit = values == total
+        return hit.to(values) * values.numel() / hit.sum()
+    ratio = values.clamp_min(LOG_EPS) / total.clamp_min(LOG_EPS)
+    return ratio.pow(p - 1)
 
 
 class _MeanBalancer(BaseBalancer):
@@ -41,10 +45,9 @@ class _MeanBalancer(BaseBalancer):
 
     def combine(self, losses):
         values = self._stack(losses)
-        leaf = values.detach().requires_grad_(True)
-        with torch.enable_grad():
-            weights = implicit_weights(leaf, generalized_mean(leaf, self.power()))
-        total = generalized_mean(values, self.power())
+        p = self.power()
+        total = generalized_mean(values, p)
+        weights = implicit_weights(values.detach(), p, total.detach())
         return total, self._record(losses, weights)
 
 

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from mtlunder.registry import BALANCERS
+from . import linalg
 from .base import BaseBalancer
 
 
@@ -15,7 +16,7 @@ def imtl_g_weights(gram: Tensor) -> Tensor:
     With ``u_i = g_i / ||g_i||``, ``D = [g_1 - g_i]``, ``U = [u_1 - u_i]`` (``i >= 2``):
     ``alpha_{2:n} = g_1 U^T (D U^T)^-1`` and ``alpha_1 = 1 - sum alpha_{2:n}``; the update
     ``sum_i alpha_i g_i`` then has equal projections on every ``u_i``. A singular
-    ``D U^T`` falls back to the least-squares solution.
+    ``D U^T`` falls back to a ridge-regularised least-squares solution.
     """
     gram = gram.double()
     n = gram.shape[0]
@@ -27,11 +28,10 @@ def imtl_g_weights(gram: Tensor) -> Tensor:
     gi_u = gram / norms[None, :]                 # [i, j] = g_i . u_j
     du = (gi_u[0, 0] - gi_u[0, 1:])[None, :] - (gi_u[1:, 0][:, None] - gi_u[1:, 1:])
     try:
-        rest = torch.linalg.solve(du.T, a)
-    except RuntimeError:
-        rest = None
-    if rest is None or not bool(torch.isfinite(rest).all()):
-        rest = torch.linalg.lstsq(du.T, a[:, None]).solution[:, 0]
+        rest = linalg.solve(du.T, a)
+    except ValueError:                           # parallel gradients: ridge-regularised
+        ridge = 1e-10 * float(du.abs().max().clamp_min(1e-300))
+        rest = linalg.solve(du @ du.T + ridge * torch.eye(n - 1, dtype=du.dtype), du @ a)
     return torch.cat([1 - rest.sum()[None], rest])
 
 

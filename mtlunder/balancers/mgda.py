@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
+from . import linalg
 from .base import BaseBalancer
 
 
@@ -36,7 +37,8 @@ def _active_set(gram: Tensor, w: Tensor, max_iter: int = 100) -> Tensor:
         kkt[k, :k] = 1
         rhs = gram.new_zeros(k + 1)
         rhs[k] = 1
-        sol = torch.linalg.lstsq(kkt, rhs[:, None]).solution[:, 0]
+        kkt[:k, :k] += tol * torch.eye(k, dtype=kkt.dtype)
+        sol = linalg.solve(kkt, rhs)
         target = gram.new_zeros(n)
         target[idx] = sol[:k]
         if bool((target[idx] >= 0).all()):

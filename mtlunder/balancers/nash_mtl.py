@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
+from . import linalg
 from .base import BaseBalancer
 
 
@@ -32,7 +33,7 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor
         grad = k @ a - 1 / a
         if grad.norm() < tol:
             break
-        step = torch.linalg.solve(k + torch.diag(a.pow(-2)), grad)
+        step = linalg.solve(k + torch.diag(a.pow(-2)), grad)
         t, f0 = 1.0, f(a)
         while t > 1e-10 and (bool((a - t * step <= 0).any())
                              or f(a - t * step) > f0 - 1e-4 * t * (grad @ step)):
