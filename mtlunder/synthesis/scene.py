@@ -131,7 +131,8 @@ def _paste(img: np.ndarray, owner: np.ndarray, sprite: Sprite, label: int,
     region = img[gy0:gy1, gx0:gx1]
     if shadow > 0:
         soft = np.roll(sprite.mask.view(np.uint8), (2, 2), (0, 1)) * np.uint8(255)
-        soft = cv2.GaussianBlur(soft, (0, 0), 1.5 + 0.04 * max(h, w))[crop]
+        k = 3 + 2 * int(0.04 * max(h, w))
+        soft = cv2.blur(soft, (k, k))[crop]
         region[:] = modulate(region, 1 - np.float32(shadow / 255) * soft)
     region[mask] = sprite.rgb[crop][mask]
     owner[gy0:gy1, gx0:gx1][mask] = label
