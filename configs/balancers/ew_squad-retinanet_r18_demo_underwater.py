@@ -1,0 +1,5 @@
+# Equal weighting (the reference for every other method).
+_base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
+model = dict(balancer=dict(type='EW'))
+model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True)
+custom_hooks = [dict(type='BalancerHook')]

@@ -1,0 +1,5 @@
+# MGDA on per-task gradients of all shared parameters (T backward passes).
+_base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
+model = dict(balancer=dict(type='MGDA'))
+model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True)
+custom_hooks = [dict(type='BalancerHook')]

@@ -1,0 +1,5 @@
+# PCGrad on per-task gradients of the shared parameters.
+_base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
+model = dict(balancer=dict(type='PCGrad'))
+model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True)
+custom_hooks = [dict(type='BalancerHook')]
