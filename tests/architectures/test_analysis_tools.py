@@ -132,7 +132,7 @@ def test_benchmark_cli_measures_all_configs(tmp_path, load_tool, monkeypatch, ca
         files.append(tmp_path / f'retina_squad_{arch}.py')
         files[-1].write_text(RETINANET_SQUADNET.format(arch=arch))
     monkeypatch.setattr(sys, 'argv', ['benchmark_speed.py', *map(str, files), '--shape', '64',
-                                      '64', '--batch-size', '1', '--warmup', '1',
+                                      '64', '--batch-size', '1', '--warmup', '0',
                                       '--repeats', '2', '--device', 'cpu', '--num-threads', '1'])
     load_tool('benchmark_speed').main()
     rows = [line.split('|')[1:-1] for line in capsys.readouterr().out.splitlines()

@@ -146,3 +146,12 @@ def test_plot_script_reads_scalars_and_writes_png(tmp_path, load_tool):
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     with pytest.raises(FileNotFoundError, match='scalars.json'):
         tool.find_scalars(str(tmp_path / 'empty'))
+
+
+def test_model_without_shared_parameters_is_an_error():
+    class NoShared(TwoTaskToy):
+        def shared_parameters(self):
+            return []
+
+    with pytest.raises(ValueError, match='NoShared has no shared'):
+        GradConflictHook().measure(NoShared(), dict(inputs=torch.randn(3, 4)))

@@ -113,7 +113,11 @@ class GradConflictHook(Hook):
                 task_losses = group_task_losses(losses, self.tasks)
                 if len(task_losses) < 2:
                     return {}
-                return gradient_conflicts(task_losses, self._shared_parameters(model))
+                params = self._shared_parameters(model)
+                if not params:
+                    raise ValueError(f'GradConflictHook: {type(model).__name__} has no shared '
+                                     'trainable parameters to compare task gradients on')
+                return gradient_conflicts(task_losses, params)
         finally:
             with torch.no_grad():
                 for name, b in model.named_buffers():
