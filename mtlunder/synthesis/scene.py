@@ -212,6 +212,7 @@ def render_scene(rng: np.random.Generator,
         visible = int(window.sum())
         if visible == 0:
             continue
+        range_m[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] -= rng.uniform(0.03, 0.25)
         ys, xs = np.nonzero(window)
         bbox = [x0 + int(xs.min()), y0 + int(ys.min()), int(xs.max() - xs.min()) + 1,
                 int(ys.max() - ys.min()) + 1]
@@ -219,7 +220,6 @@ def render_scene(rng: np.random.Generator,
             continue
         fraction = visible / float(sprite.mask.sum())
         instances[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] = k
-        range_m[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] -= rng.uniform(0.03, 0.25)
         objects.append(dict(instance_id=k, category_id=category_id, bbox=bbox, area=visible,
                             visible_fraction=round(fraction, 4),
                             iscrowd=int(fraction < min_visible)))
