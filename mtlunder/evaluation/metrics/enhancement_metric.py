@@ -42,7 +42,8 @@ class EnhancementMetric(BaseMetric):
     Protocol: each prediction (``pred_clean.data``, [3, H, W] RGB in [0, 1] at the original
     image size, as :class:`MultiTaskDetector` outputs it) is quantised to 8 bits
     (``round(255 x)``, as if saved) and compared with the reference image read from disk
-    (``metainfo[ref_key]``, at its original size, RGB uint8). PSNR uses MAX = 255 over
+    (``metainfo[ref_key]``, at its original size, RGB uint8, decoded with Pillow so that a
+    truncated file raises instead of decoding grey). PSNR uses MAX = 255 over
     all pixels and channels (capped at 100 dB); SSIM uses a Gaussian window 11, sigma 1.5,
     K1 = 0.01, K2 = 0.03, valid windows, mean over the R, G and B channels (not the Y
     channel). Both are computed per image, then averaged over images. ``input_psnr`` /

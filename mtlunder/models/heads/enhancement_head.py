@@ -16,14 +16,15 @@ class EnhancementHead(BaseModule):
 
     The pyramid levels are each projected by a 1x1 conv to ``channels``, upsampled
     (bilinear) to the finest level and summed; a 3x3 conv fuses the sum with the input
-    average-pooled to that resolution (global colour cast). A zero-initialised 1x1 conv
-    predicts 12 coefficients per low-resolution pixel (3x3 matrix ``A`` and bias ``b``),
-    upsampled bilinearly to the input size, giving ``y = x + A x + b`` at full resolution;
-    a two-conv refinement on ``cat(x, y)`` (width ``refine_channels``, last conv zero-init)
-    adds ``y += refine(cat(x, y))``. Both last convs start near zero (normal, std
-    ``init_std``, zero bias): the output starts close to the input, yet gradients reach the
-    shared features from the first step (exact zeros would cut them, which stalls
-    gradient-based balancers such as MGDA).
+    average-pooled to that resolution (global colour cast). A 1x1 conv predicts, per
+    low-resolution pixel and channel, a gain ``g`` and an offset ``b``; upsampled bilinearly
+    to the input size they give ``y = x + g * x + b`` at full resolution (the per-channel
+    affine that inverts the formation model ``I = J t + B (1 - t)``), and one 3x3 conv on
+    ``cat(x, y)`` refines it: ``y += refine(cat(x, y))``. Both last convs start near zero
+    (normal, std ``init_std``, zero bias): the output starts close to the input, yet
+    gradients reach the shared features from the first step (exact zeros would cut them,
+    which stalls gradient-based balancers such as MGDA). Only the 3x3 refinement runs at
+    full resolution, so the head is cheap.
 
     Losses are computed on de-normalised [0, 1] RGB images, per sample inside its valid
     region ``img_shape`` (padding ignored), only for samples with ``gt_clean``, and averaged
@@ -35,7 +36,6 @@ class EnhancementHead(BaseModule):
         in_channels: channels of each pyramid level used (finest first); the head uses the
             first ``len(in_channels)`` levels it receives.
         channels: width of the low-resolution path.
-        refine_channels: width of the full-resolution refinement.
         loss_pixel: per-pixel loss config (``ImageL1Loss`` or ``CharbonnierLoss``).
         loss_ssim: SSIM loss config (``SSIMLoss``), or None.
         norm_cfg, act_cfg: of the low-resolution convs.
@@ -47,7 +47,7 @@ class EnhancementHead(BaseModule):
     #: data-sample field its predictions go to
     pred_field = 'pred_clean'
 
-    def __init__(self, in_channels: Sequence[int], channels: int = 32, refine_channels: int = 8,
+    def __init__(self, in_channels: Sequence[int], channels: int = 32,
                  loss_pixel: dict = dict(type='ImageL1Loss', loss_weight=1.0),
                  loss_ssim: Union[dict, None] = dict(type='SSIMLoss', loss_weight=1.0),
                  norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='GELU'),
@@ -58,10 +58,8 @@ class EnhancementHead(BaseModule):
             ConvModule(c, channels, 1, norm_cfg=norm_cfg, act_cfg=None) for c in in_channels)
         self.fuse_conv = ConvModule(channels + 3, channels, 3, padding=1, norm_cfg=norm_cfg,
                                     act_cfg=act_cfg)
-        self.coeff_conv = nn.Conv2d(channels, 12, 1)
-        self.refine = nn.Sequential(
-            nn.Conv2d(6, refine_channels, 3, padding=1), nn.GELU(),
-            nn.Conv2d(refine_channels, 3, 3, padding=1))
+        self.coeff_conv = nn.Conv2d(channels, 6, 1)
+        self.refine = nn.Conv2d(6, 3, 3, padding=1)
         self.losses = nn.ModuleList(
             MODELS.build(cfg) for cfg in (loss_pixel, loss_ssim) if cfg is not None)
         self.register_buffer('mean', torch.zeros(1, 3, 1, 1), persistent=False)
@@ -71,7 +69,7 @@ class EnhancementHead(BaseModule):
         self._init_last_convs()
 
     def _init_last_convs(self) -> None:
-        for conv in (self.coeff_conv, self.refine[-1]):
+        for conv in (self.coeff_conv, self.refine):
             nn.init.normal_(conv.weight, std=self.init_std)
             nn.init.zeros_(conv.bias)
 
@@ -110,9 +108,7 @@ class EnhancementHead(BaseModule):
         x = self.fuse_conv(torch.cat([x, F.adaptive_avg_pool2d(inputs, size)], dim=1))
         coeffs = F.interpolate(self.coeff_conv(x), size=inputs.shape[2:], mode='bilinear',
                                align_corners=False)
-        b, _, h, w = inputs.shape
-        matrix = coeffs[:, :9].reshape(b, 3, 3, h, w)
-        y = inputs + torch.einsum('bijhw,bjhw->bihw', matrix, inputs) + coeffs[:, 9:]
+        y = inputs + coeffs[:, :3] * inputs + coeffs[:, 3:]
         return y + self.refine(torch.cat([inputs, y], dim=1))
 
     def predict(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
