@@ -86,7 +86,7 @@ def main():
     options = ['--cfg-options', *data_options, *args.cfg_options]
     if not osp.isfile(osp.join(ROOT, args.data, 'annotations', 'val.json')):
         timings['generate'] = run([py, 'data_tools/synth_underwater.py', '--out', args.data,
-                                   '--num-images', str(args.num_images), '--size', '320', '320'])
+                                   '--num-images', str(args.num_images), '--size', '256', '256'])
     timings['train'] = run([py, 'tools/train.py', args.config, '--work-dir', args.work_dir,
                             *options])
     work_dir = osp.join(ROOT, args.work_dir)
