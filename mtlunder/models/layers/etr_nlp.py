@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
+from mmcv.cnn import ConvModule, build_activation_layer
 from torch import Tensor, nn
 
 #: Directions of the ``'shift'`` primitive as (dy, dx): channel c moves by ``_SHIFTS[c % 4]``.
