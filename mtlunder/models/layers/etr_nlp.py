@@ -41,13 +41,33 @@ def _random_kernel(channels: int, generator: torch.Generator) -> Tensor:
     return torch.randn(channels, 1, 3, 3, generator=generator) * math.sqrt(2.0 / 9.0)
 
 
-def _shift_kernel(channels: int) -> Tensor:
+def _shift_kernel(channels: int, generator: torch.Generator) -> Tensor:
     """One-hot depthwise kernel [C, 1, 3, 3] moving channel c by ``_SHIFTS[c % 4]`` pixels."""
     kernel = torch.zeros(channels, 1, 3, 3)
     for c in range(channels):
         dy, dx = _SHIFTS[c % len(_SHIFTS)]
         kernel[c, 0, 1 - dy, 1 - dx] = 1.0
     return kernel
+
+
+def _identity_kernel(channels: int, generator: torch.Generator) -> Tensor:
+    """Identity depthwise kernel [C, 1, 3, 3] (the ``'perturb'`` offset is its bias)."""
+    return F.pad(torch.ones(channels, 1, 1, 1), (1, 1, 1, 1))
+
+
+def _mean_kernel(channels: int, generator: torch.Generator) -> Tensor:
+    """3x3 mean kernel [C, 1, 3, 3]: stride-1 average pooling, zero padding counted."""
+    return torch.full((channels, 1, 3, 3), 1.0 / 9.0)
+
+
+#: Primitive name -> (fixed depthwise kernel factory, dilation).
+_PRIMITIVE_KERNELS = {
+    'dw3x3': (_random_kernel, 1),
+    'dilated_dw3x3': (_random_kernel, 2),
+    'perturb': (_identity_kernel, 1),
+    'shift': (_shift_kernel, 1),
+    'avgpool': (_mean_kernel, 1),
+}
 
 
 class NLPPrimitives(nn.Module):
@@ -67,7 +87,7 @@ class NLPPrimitives(nn.Module):
     channel c.
     """
 
-    PRIMITIVES = ('dw3x3', 'dilated_dw3x3', 'perturb', 'shift', 'avgpool')
+    PRIMITIVES = tuple(_PRIMITIVE_KERNELS)
 
     def __init__(self, channels: int,
                  primitives: Sequence[str] = ('dw3x3', 'dilated_dw3x3', 'perturb', 'shift'),
@@ -81,17 +101,8 @@ class NLPPrimitives(nn.Module):
         self.channels = channels
         self.primitives = tuple(primitives)
         generator = torch.Generator().manual_seed(seed)
-        kernels, dilations = [], []
-        for name in self.primitives:
-            if name in ('dw3x3', 'dilated_dw3x3'):
-                kernels.append(_random_kernel(channels, generator))
-            elif name == 'shift':
-                kernels.append(_shift_kernel(channels))
-            elif name == 'avgpool':
-                kernels.append(torch.full((channels, 1, 3, 3), 1.0 / 9.0))
-            else:  # 'perturb': identity kernel, the offset is added below
-                kernels.append(F.pad(torch.ones(channels, 1, 1, 1), (1, 1, 1, 1)))
-            dilations.append(2 if name == 'dilated_dw3x3' else 1)
+        kernels = [_PRIMITIVE_KERNELS[name][0](channels, generator) for name in self.primitives]
+        dilations = [_PRIMITIVE_KERNELS[name][1] for name in self.primitives]
         offsets = torch.zeros(len(self.primitives), channels)
         if 'perturb' in self.primitives:
             offsets[self.primitives.index('perturb')] = (
