@@ -203,6 +203,20 @@ def test_tensor_mode_and_flops():
     assert info['flops'] > 0 and info['params'] == sum(p.numel() for p in model.parameters())
 
 
+def test_init_weights_reaches_the_heads():
+    """mmdet's RetinaHead prior (bias_prob=0.01) and the enh head's near-zero last convs."""
+    import math
+
+    model = build()
+    model.heads['det'].retina_cls.bias.data.fill_(3.0)
+    model.heads['enh'].coeff_conv.weight.data.fill_(3.0)
+    model.init_weights()
+    prior = -math.log((1 - 0.01) / 0.01)
+    torch.testing.assert_close(model.heads['det'].retina_cls.bias,
+                               torch.full_like(model.heads['det'].retina_cls.bias, prior))
+    assert model.heads['enh'].coeff_conv.weight.abs().max() < 0.01
+
+
 @pytest.mark.parametrize('tasks', [('det', ), ('enh', )])
 def test_single_task_models(tasks):
     model = build(tasks)

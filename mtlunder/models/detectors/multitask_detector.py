@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
@@ -62,7 +62,7 @@ class MultiTaskDetector(BaseModel):
         heads = copy.deepcopy(dict(heads))
         if 'det' in heads:
             heads['det'].update(train_cfg=train_cfg, test_cfg=test_cfg)
-        self.heads = nn.ModuleDict({task: MODELS.build(cfg) for task, cfg in heads.items()})
+        self.heads = ModuleDict({task: MODELS.build(cfg) for task, cfg in heads.items()})
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         mean, std, rgb = self._input_norm()

@@ -4,7 +4,7 @@ from typing import Dict, List, Sequence, Union
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleList
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
@@ -54,7 +54,7 @@ class EnhancementHead(BaseModule):
                  init_std: float = 1e-3, init_cfg: Union[dict, None] = None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = list(in_channels)
-        self.lateral_convs = nn.ModuleList(
+        self.lateral_convs = ModuleList(
             ConvModule(c, channels, 1, norm_cfg=norm_cfg, act_cfg=None) for c in in_channels)
         self.fuse_conv = ConvModule(channels + 3, channels, 3, padding=1, norm_cfg=norm_cfg,
                                     act_cfg=act_cfg)

@@ -3,13 +3,13 @@ from typing import Optional
 
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
-from torch import Tensor, nn
+from mmengine.model import BaseModule, ModuleList, Sequential
+from torch import Tensor
 
 
-def _inverted_bottleneck(channels: int, norm_cfg: dict, act_cfg: dict) -> nn.Sequential:
+def _inverted_bottleneck(channels: int, norm_cfg: dict, act_cfg: dict) -> Sequential:
     """1x1 -> BN -> act -> 3x3 depthwise -> BN -> 1x1 -> BN -> act, width ``channels``."""
-    return nn.Sequential(
+    return Sequential(
         ConvModule(channels, channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
         ConvModule(channels, channels, 3, padding=1, groups=channels, norm_cfg=norm_cfg,
                    act_cfg=None),
@@ -54,7 +54,7 @@ class SquadBlock(BaseModule):
         self.group_channels = group_channels
         self.channel_shuffle = channel_shuffle
         self.channels = group_channels * (num_tasks + num_shared)
-        self.experts = nn.ModuleList(
+        self.experts = ModuleList(
             _inverted_bottleneck(group_channels, norm_cfg, act_cfg) for _ in range(num_tasks))
         self.aggregate = _inverted_bottleneck(self.channels, norm_cfg, act_cfg)
 

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleDict, ModuleList, Sequential
 from torch import Tensor, nn
 
 from mtlunder.models.layers import SquadBlock
@@ -80,23 +80,23 @@ class SquadNeck(BaseModule):
         task_width = group_channels * (1 + num_shared)
         self.out_channels = task_width if out_channels is None else out_channels
 
-        self.lateral_convs = nn.ModuleList(
+        self.lateral_convs = ModuleList(
             ConvModule(c, channels, 1, norm_cfg=norm_cfg, act_cfg=None)
             for c in self.in_channels[start_level:self.end_level])
-        self.blocks = nn.ModuleList(
-            nn.Sequential(*[
+        self.blocks = ModuleList(
+            Sequential(*[
                 SquadBlock(num_tasks, num_shared, group_channels, channel_shuffle, norm_cfg,
                            act_cfg) for _ in range(num_blocks)
             ]) for _ in range(self.num_levels))
-        self.out_convs = nn.ModuleDict({
-            t: nn.ModuleList(
+        self.out_convs = ModuleDict({
+            t: ModuleList(
                 nn.Identity() if self.out_channels == task_width else ConvModule(
                     task_width, self.out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
                 for _ in range(self.num_levels))
             for t in self.tasks
         })
-        self.extra_convs = nn.ModuleDict({
-            t: nn.ModuleList(
+        self.extra_convs = ModuleDict({
+            t: ModuleList(
                 ConvModule(self.out_channels, self.out_channels, 3, stride=2, padding=1,
                            act_cfg=None) for _ in range(self.num_outs - self.num_levels))
             for t in self.extra_levels_tasks
