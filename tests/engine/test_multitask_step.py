@@ -199,3 +199,17 @@ def test_amp_loss_scaling_matches_fp32_and_handles_overflow(monkeypatch):
     model.train_step(batch, wrapper)
     assert all(torch.equal(p, before[k]) for k, p in model.named_parameters())
     assert wrapper.loss_scaler.get_scale() < 2.0 ** 127
+
+
+def test_parse_task_losses_groups_by_task_prefix():
+    from mtlunder.engine import parse_task_losses
+
+    raw = {'det.loss_cls': torch.tensor([1.0, 3.0]), 'det.loss_bbox': [torch.tensor(1.0),
+                                                                      torch.tensor([2.0, 4.0])],
+           'det.acc': torch.tensor(0.5), 'enh.loss_l1': torch.tensor(0.25)}
+    task_losses, log_vars = parse_task_losses(raw)
+    assert list(task_losses) == ['det', 'enh']
+    assert float(task_losses['det']) == 2.0 + 1.0 + 3.0
+    assert float(log_vars['loss']) == 6.25 and float(log_vars['det.acc']) == 0.5
+    with pytest.raises(KeyError, match="'loss_cls' is not task-prefixed"):
+        parse_task_losses({'loss_cls': torch.tensor(1.0)})

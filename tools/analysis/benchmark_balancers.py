@@ -4,7 +4,9 @@ Each method runs the real multi-task train step (:func:`mtlunder.engine.multitas
 on the same model and the same batch; methods are interleaved repeat by repeat (a random
 order per repeat) and the median step time is compared with EW's. Also reported per step:
 forward passes and backward passes through the shared encoder (hooks on its first module /
-parameter), and peak memory above the pre-step level (CUDA: ``max_memory_allocated``; CPU:
+parameter), the median time spent inside the balancer's own calls (``combine`` /
+``combine_grads`` / ``gram_weights``: the part of the overhead that whole-step timings on a
+busy machine cannot resolve), and peak memory above the pre-step level (CUDA: ``max_memory_allocated``; CPU:
 process RSS sampled every millisecond with psutil).
 
 Examples::
@@ -12,7 +14,8 @@ Examples::
     python tools/analysis/benchmark_balancers.py                      # toy model, 2 tasks
     python tools/analysis/benchmark_balancers.py --num-tasks 3 --repeats 15
     python tools/analysis/benchmark_balancers.py \\
-        --config configs/squad/squad-retinanet_r18_demo_underwater.py
+        --config configs/squad/squad-retinanet_r18_demo_underwater.py \\
+        --data-root /tmp/underwater_synth/
 """
 import argparse
 import copy
@@ -99,6 +102,8 @@ def config_setup(args):
     loader_cfg['batch_size'] = args.batch_size
     loader_cfg['num_workers'] = 0
     loader_cfg.pop('persistent_workers', None)
+    if args.data_root:
+        loader_cfg['dataset']['data_root'] = args.data_root
     batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
     first = next(m for m in model.backbone.modules() if isinstance(m, nn.Conv2d))
     return model, batch, first
@@ -152,6 +157,26 @@ class PeakMemory:
             self.peak = (self.max_rss - self.base) / 2**20
 
 
+def time_calls(balancer, sink: List[float]) -> None:
+    """Record the wall time of each outermost balancer call (combine, combine_grads,
+    gram_weights) into ``sink``."""
+    depth = [0]
+    for attr in ('combine', 'combine_grads', 'gram_weights'):
+        method = getattr(balancer, attr)
+
+        def timed(*args, _method=method, **kwargs):
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    sink.append(time.perf_counter() - start)
+
+        setattr(balancer, attr, timed)
+
+
 def run(args) -> List[Dict[str, object]]:
     from mmengine.optim import OptimWrapper
     from mmengine.utils import ProgressBar
@@ -171,7 +196,9 @@ def run(args) -> List[Dict[str, object]]:
     for name in args.methods:
         balancer = build_balancer(balancer_cfg(name, tasks), tasks).to(args.device)
         params = list(model.parameters()) + list(balancer.parameters())
-        setups[name] = (balancer, OptimWrapper(torch.optim.SGD(params, lr=0.0)))
+        calls: List[float] = []
+        time_calls(balancer, calls)
+        setups[name] = (balancer, OptimWrapper(torch.optim.SGD(params, lr=0.0)), calls)
 
     def step(name):
         model.balancer = setups[name][0]
@@ -184,6 +211,7 @@ def run(args) -> List[Dict[str, object]]:
         counts.update(forward=0, backward=0)
         step(name)
         setups[name] += (dict(counts),)
+        setups[name][2].clear()
     times = {name: [] for name in args.methods}
     peaks = {name: 0.0 for name in args.methods}
     order = list(args.methods)
@@ -202,12 +230,14 @@ def run(args) -> List[Dict[str, object]]:
     base = statistics.median(times['EW']) if 'EW' in times else None
     rows = []
     for name in args.methods:
-        balancer, _, passes = setups[name]
+        balancer, _, calls, passes = setups[name]
         med = statistics.median(times[name])
+        combine = statistics.median(calls) if calls else 0.0
         rows.append(dict(method=name, kind='gradient' if balancer.grad_based else 'loss',
                          source=balancer.grad_source if balancer.grad_based else '-',
                          forward=passes['forward'], backward=passes['backward'],
                          ms=1e3 * med, ratio=med / base if base else float('nan'),
+                         combine_ms=1e3 * combine,
                          peak=peaks[name]))
     return rows
 
@@ -215,18 +245,20 @@ def run(args) -> List[Dict[str, object]]:
 def print_table(rows, title):
     print(f'\n{title}')
     header = ('| method | kind | grads of | fwd/step | bwd/step | median ms | x EW | '
-              'peak MiB |')
+              'balancer ms | peak MiB |')
     print(header)
-    print('|' + '---|' * 8)
+    print('|' + '---|' * 9)
     for r in rows:
         print(f"| {r['method']} | {r['kind']} | {r['source']} | {r['forward']} | "
-              f"{r['backward']} | {r['ms']:.1f} | {r['ratio']:.3f} | {r['peak']:.1f} |")
+              f"{r['backward']} | {r['ms']:.1f} | {r['ratio']:.3f} | {r['combine_ms']:.2f} | "
+              f"{r['peak']:.1f} |")
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', help='config whose model and train batch to use '
                         '(default: a small built-in toy model)')
+    parser.add_argument('--data-root', help='override the config dataset root')
     parser.add_argument('--methods', nargs='+', default=DEFAULT_METHODS)
     parser.add_argument('--repeats', type=int, default=11)
     parser.add_argument('--batch-size', type=int, default=4)
@@ -248,9 +280,15 @@ def main():
                            f'{args.batch_size}x3x{args.size}x{args.size}')
     print_table(rows, f'{what}; device {args.device}; median of {args.repeats} interleaved '
                       'repeats')
-    loss = [r['ratio'] for r in rows if r['kind'] == 'loss' and r['method'] != 'EW']
+    ew = next(r for r in rows if r['method'] == 'EW')
+    loss = [r for r in rows if r['kind'] == 'loss' and r['method'] != 'EW']
     if loss:
-        print(f'\nloss-based balancers: worst {max(loss):.3f} x EW')
+        worst = max(loss, key=lambda r: r['combine_ms'])
+        extra = (worst['combine_ms'] - ew['combine_ms']) / ew['ms']
+        print(f"\nloss-based balancers: step time {min(r['ratio'] for r in loss):.3f}-"
+              f"{max(r['ratio'] for r in loss):.3f} x EW; largest balancer-call overhead "
+              f"over EW: {worst['method']} +{worst['combine_ms'] - ew['combine_ms']:.2f} ms "
+              f"= {100 * extra:.2f}% of EW's step")
 
 
 if __name__ == '__main__':
