@@ -161,6 +161,11 @@ def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, 
         raise ValueError('the batch has no loss for any of the tasks '
                          f'{balancer.tasks}: nothing to train')
     total, _ = balancer.combine(_surrogates(balancer, task_losses, values, counts))
+    if not total.requires_grad:
+        raise ValueError('this rank\'s batch has no labelled sample for any task while other '
+                         'ranks have some; DDP cannot reduce gradients from a rank without a '
+                         'loss graph: balance the tasks across ranks (or use a gradient '
+                         'balancer, whose exchange is explicit)')
     optim_wrapper.update_params(total)
     if balancer.needs_post_step_losses and optim_wrapper.should_update():
         with torch.no_grad(), optim_wrapper.optim_context(module):

@@ -6,8 +6,8 @@ order per repeat) and the median step time is compared with EW's. Also reported 
 forward passes and backward passes through the shared encoder (hooks on its first module /
 parameter), the median time spent inside the balancer's own calls (``combine`` /
 ``combine_grads`` / ``gram_weights``: the part of the overhead that whole-step timings on a
-busy machine cannot resolve), and peak memory above the pre-step level (CUDA: ``max_memory_allocated``; CPU:
-process RSS sampled every millisecond with psutil).
+busy machine cannot resolve), and peak memory above the pre-step level (CUDA:
+``max_memory_allocated``; CPU: process RSS sampled every millisecond with psutil).
 
 Examples::
 
