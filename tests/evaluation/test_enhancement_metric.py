@@ -189,5 +189,6 @@ def test_combined_score(tmp_path, pair):
                                 input_psnr_key='i')
     assert score.compute_metrics([dict(d=0.4, p=40.0, i=20.0)]) == {'score': 0.7}
     assert score.compute_metrics([dict(d=0.4, p=10.0, i=20.0)]) == {'score': 0.2}
-    with pytest.raises(KeyError, match="'p'"):
-        score.compute_metrics([dict(d=0.4, i=20.0)])
+    # CocoMetric reports nothing while no box is detected: that term counts as 0
+    assert score.compute_metrics([dict(p=25.0, i=20.0)]) == {'score': 0.25}
+    assert score.compute_metrics([dict(d=0.4, i=20.0)]) == {'score': 0.2}

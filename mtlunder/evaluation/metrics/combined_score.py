@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
 
 from mtlunder.registry import METRICS
 
@@ -16,7 +17,8 @@ class CombinedScoreMetric(BaseMetric):
     input in dB (10 dB gain or more counts as 1). Defaults: weights 0.5 / 0.5, scale 10 dB,
     so the score lies in [0, 1]. The wrapped metrics' own keys are returned unchanged, so
     ``save_best='combined/score'`` (``rule='greater'``) in ``CheckpointHook`` and every
-    other key work as usual.
+    other key work as usual. A key missing from the results (e.g. ``CocoMetric`` reports
+    nothing while the detector finds no box) makes its term 0, with a warning.
 
     Args:
         metrics: configs of the wrapped metrics (e.g. ``CocoMetric`` and
@@ -56,16 +58,24 @@ class CombinedScoreMetric(BaseMetric):
             metric.process(data_batch, data_samples)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """``results``: one dict with the wrapped metrics' outputs -> ``{'score': float}``."""
+        """``results``: one dict with the wrapped metrics' outputs -> ``{'score': float}``.
+
+        A missing key counts as no achievement (its term is 0) and is logged: mmdet's
+        ``CocoMetric`` reports nothing at all while the detector finds no box, which is
+        common early in training, and best-checkpoint selection must still get a score.
+        """
         values = results[0]
         missing = [k for k in (self.det_key, self.psnr_key, self.input_psnr_key)
                    if k not in values]
         if missing:
-            raise KeyError(f'CombinedScoreMetric: keys {missing} not among the wrapped '
-                           f'metrics\' results {sorted(values)}')
-        gain = (values[self.psnr_key] - values[self.input_psnr_key]) / self.psnr_gain_scale
-        score = (self.det_weight * values[self.det_key]
-                 + self.enh_weight * min(max(gain, 0.0), 1.0))
+            MMLogger.get_current_instance().warning(
+                f'CombinedScoreMetric: {missing} not among the wrapped metrics\' results '
+                f'{sorted(values)}; their term of the score counts as 0')
+        det = values.get(self.det_key, 0.0)
+        gain = 0.0
+        if self.psnr_key in values and self.input_psnr_key in values:
+            gain = (values[self.psnr_key] - values[self.input_psnr_key]) / self.psnr_gain_scale
+        score = self.det_weight * det + self.enh_weight * min(max(gain, 0.0), 1.0)
         return {'score': float(score)}
 
     def evaluate(self, size: int) -> Dict[str, float]:
