@@ -138,8 +138,9 @@ def test_benchmark_cli_measures_all_configs(tmp_path, load_tool, monkeypatch, ca
     rows = [line.split('|')[1:-1] for line in capsys.readouterr().out.splitlines()
             if line.startswith('| ') and 'retina_squad' in line]
     assert len(rows) == 2
-    assert float(rows[0][4]) == 1.0 and float(rows[0][6]) == 1.0
+    assert all(r[2].strip() == '64x64' for r in rows)
+    assert float(rows[0][5]) == 1.0 and float(rows[0][7]) == 1.0
     # small has twice the squad blocks of tiny: more parameters
-    assert float(rows[1][2]) > float(rows[0][2])
-    assert all(float(r[3]) > 0 and float(r[5]) > 0 for r in rows)
+    assert float(rows[1][3]) > float(rows[0][3])
+    assert all(float(r[4]) > 0 and float(r[6]) > 0 for r in rows)
 

@@ -147,18 +147,19 @@ def infer_step_fn(run: dict) -> Callable[[], object]:
 
 def format_table(rows: List[dict], args, device: torch.device) -> str:
     """Table with one row per config; ratios relative to the first config."""
-    head = (f'Input: {args.input}, batch {args.batch_size} x 3 x {args.shape[0]} x '
-            f'{args.shape[1]}, device {device} ({torch.get_num_threads()} CPU threads), '
-            f'warm-up {args.warmup}, median of {args.repeats}\n'
-            '| config                                   | tasks        | params (M) | '
+    head = (f'Input: {args.input}, batch {args.batch_size}, device {device} '
+            f'({torch.get_num_threads()} CPU threads), warm-up {args.warmup}, median of '
+            f'{args.repeats}\n'
+            '| config                                   | tasks        | input HxW | params (M) | '
             'train step (ms) | x first | infer (img/s) | x first |\n'
-            '|' + '|'.join('-' * n for n in (42, 14, 12, 17, 9, 15, 9)) + '|')
+            '|' + '|'.join('-' * n for n in (42, 14, 11, 12, 17, 9, 15, 9)) + '|')
     lines = [head]
     base = rows[0]
     for r in rows:
         name = osp.splitext(osp.basename(r['config']))[0][:40]
         lines.append(
-            f"| {name:<40} | {','.join(r['tasks']):<12} | {r['params'] / 1e6:>10.3f}"
+            f"| {name:<40} | {','.join(r['tasks']):<12} | {r['input']:>9} | "
+            f"{r['params'] / 1e6:>10.3f}"
             f" | {r['train_s'] * 1e3:>15.1f} | {r['train_s'] / base['train_s']:>7.2f}"
             f" | {r['images_per_s']:>13.2f} | {r['images_per_s'] / base['images_per_s']:>7.2f} |")
     return '\n'.join(lines)
@@ -170,7 +171,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description='Train-step time and inference speed')
     parser.add_argument('configs', nargs='+', help='config files, measured in this order')
-    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),
+                        help='image size of --input random')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--input', choices=['random', 'real'], default='random',
                         help="random images and labels, or the config's train_dataloader")
@@ -203,6 +205,7 @@ def main() -> None:
     test_s = time_interleaved([infer_step_fn(r) for r in runs], args.warmup, args.repeats,
                               device, progress)
     rows = [dict(config=path, tasks=r['tasks'], params=r['params'], train_s=tr,
+                 input='x'.join(map(str, r['data']['inputs'][0].shape[-2:])),
                  images_per_s=len(r['data']['inputs']) / te)
             for path, r, tr, te in zip(args.configs, runs, train_s, test_s)]
     print()
