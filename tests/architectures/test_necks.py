@@ -89,6 +89,7 @@ def test_per_task_fpn_has_one_fpn_per_task():
     n = sum(p.numel() for p in single.parameters())
     assert sum(p.numel() for p in neck.parameters()) == 3 * n
     neck.init_weights()
+    assert all(fpn.is_init for fpn in neck.fpns.values())  # each FPN's Xavier init ran
     outs = neck(_inputs())
     assert not torch.allclose(outs['det'][0], outs['enh'][0])
     outs['enh'][0].sum().backward()

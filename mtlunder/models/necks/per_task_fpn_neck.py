@@ -1,7 +1,7 @@
 """No-sharing baseline: one mmdet FPN per task on the shared backbone."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleDict
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
@@ -37,7 +37,8 @@ class PerTaskFPNNeck(BaseModule):
         end_level = fpn_kwargs.get('end_level', -1)
         num_levels = (len(in_channels) if end_level == -1 else end_level) \
             - fpn_kwargs.get('start_level', 0)
-        self.fpns = nn.ModuleDict({
+        # mmengine's ModuleDict passes init_weights on to each FPN (Xavier init_cfg)
+        self.fpns = ModuleDict({
             t: FPN(in_channels, out_channels, num_outs if t in extra_levels_tasks else num_levels,
                    **fpn_kwargs) for t in self.tasks})
 
