@@ -22,6 +22,7 @@ from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
 from mmdet.registry import VISBACKENDS as MMDET_VISBACKENDS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMDET_RUNNERS, locations=['mtlunder.engine'])
@@ -50,4 +51,6 @@ VISUALIZERS = Registry('visualizer', parent=MMDET_VISUALIZERS,
                        locations=['mtlunder.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMDET_VISBACKENDS,
                        locations=['mtlunder.visualization'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+                               locations=['mtlunder.models'])
 BALANCERS = Registry('balancer', scope='mtlunder', locations=['mtlunder.balancers'])
