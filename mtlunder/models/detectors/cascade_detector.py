@@ -1,0 +1,148 @@
+"""Enhance-then-detect cascade: an enhancement network followed by a detector on its output."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+from mtlunder.registry import MODELS
+from .multitask_detector import MultiTaskDetector, _to_original
+
+
+@MODELS.register_module()
+class CascadeEnhanceDetect(BaseModel):
+    """The two-network pipeline users build without multi-task learning.
+
+    ``enhancer`` (a :class:`MultiTaskDetector` with only an ``'enh'`` head, e.g.
+    ``EnhancementHead``) restores the normalised input [B, 3, H, W]; its output, clamped to
+    the valid 0-255 range and normalised again with the same mean/std (the detector sees what
+    it would see if the enhanced image were saved and reloaded), is the input of ``detector``
+    (a :class:`MultiTaskDetector` with only a ``'det'`` head). Both sub-models use this
+    model's data preprocessor.
+
+    Training modes:
+        - end to end (``detach_enhanced=False``): the detection loss back-propagates through
+          the enhanced image into the enhancer, which also gets the enhancement loss;
+        - separate (``detach_enhanced=True``): the enhancer learns only from the enhancement
+          loss, the detector only from the detection loss. To start from a trained enhancer
+          (e.g. a ``single-enh`` checkpoint, whose keys ``backbone.*``, ``neck.*``,
+          ``heads.enh.*`` are the enhancer's), set
+          ``enhancer=dict(init_cfg=dict(type='Pretrained', checkpoint=PATH))``; freeze it with
+          ``optim_wrapper.paramwise_cfg.custom_keys={'enhancer': dict(lr_mult=0,
+          decay_mult=0)}``. A whole cascade checkpoint loads with ``load_from``.
+
+    Loss keys: ``det.*`` (samples labelled ``det``) then ``enh.*`` (samples labelled ``enh``
+    that have ``gt_clean``); a task absent from the batch gives no key. ``predict`` fills
+    ``pred_instances`` and ``pred_clean`` ([3, H, W] RGB in [0, 1] at ``ori_shape``) like
+    :class:`MultiTaskDetector`; ``tensor`` mode returns ``{'enh': enhanced [B, 3, H, W]
+    (normalised), 'det': raw detection head outputs}``.
+
+    For :class:`GradConflictHook`: the enhancer's parameters are the only ones both losses
+    reach (:meth:`shared_parameters`); the detector is ``det``-exclusive.
+
+    Args:
+        enhancer: config of the enhancement model (its ``data_preprocessor`` is replaced).
+        detector: config of the detection model (its ``data_preprocessor`` is replaced).
+        detach_enhanced: stop the detection gradient at the enhanced image.
+        data_preprocessor: e.g. ``MultiTaskDataPreprocessor`` (normalises input and
+            ``gt_clean`` alike).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, enhancer: dict, detector: dict, detach_enhanced: bool = False,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.enhancer = self._build_part('enhancer', enhancer, 'enh')
+        self.detector = self._build_part('detector', detector, 'det')
+        self.detach_enhanced = detach_enhanced
+        if not hasattr(self.enh_head, 'to_unit_rgb') or not hasattr(self.enh_head, 'loss'):
+            raise TypeError('CascadeEnhanceDetect: the enhancer\'s enh head must be an image '
+                            f'head like EnhancementHead, got {type(self.enh_head).__name__}')
+
+    def _build_part(self, name: str, cfg: dict, task: str) -> MultiTaskDetector:
+        cfg = dict(cfg)
+        cfg['data_preprocessor'] = self.data_preprocessor
+        part = MODELS.build(cfg)
+        if tuple(getattr(part, 'tasks', ())) != (task, ):
+            raise ValueError(f'CascadeEnhanceDetect: {name} must have exactly one head, '
+                             f'{task!r}; got {list(getattr(part, "tasks", []))}')
+        return part
+
+    @property
+    def enh_head(self) -> nn.Module:
+        """The enhancer's ``'enh'`` head."""
+        return self.enhancer.heads['enh']
+
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        """``('det', 'enh')``."""
+        return ('det', 'enh')
+
+    # ------------------------------------------------------------------ features
+    def enhance(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
+        """Enhancer features (``enh`` levels) and the detector input [B, 3, H, W].
+
+        The detector input is the enhanced image clamped to [0, 255] in the inputs'
+        normalisation (gradients pass where the clamp is inactive).
+        """
+        feats = self.enhancer.extract_feat(batch_inputs)['enh']
+        head = self.enh_head
+        enhanced = head(feats, batch_inputs)
+        return feats, enhanced.clamp(min=-head.mean / head.std, max=(255.0 - head.mean) / head.std)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, batch_inputs: Tensor, batch_data_samples: Sequence) -> Dict[str, Tensor]:
+        """``det.*`` and ``enh.*`` losses of the tasks labelled in the batch."""
+        feats, enhanced = self.enhance(batch_inputs)
+        det_inputs = enhanced.detach() if self.detach_enhanced else enhanced
+        losses = dict(self.detector.loss(det_inputs, batch_data_samples))
+        keep = MultiTaskDetector.labelled_indices('enh', batch_data_samples)
+        if keep:
+            samples = list(batch_data_samples)
+            inputs = batch_inputs
+            if len(keep) < len(samples):
+                index = torch.as_tensor(keep, device=batch_inputs.device)
+                feats = tuple(f.index_select(0, index) for f in feats)
+                inputs = batch_inputs.index_select(0, index)
+                samples = [samples[i] for i in keep]
+            enh_losses = self.enh_head.loss(feats, inputs, samples)
+            losses.update({f'enh.{name}': value for name, value in enh_losses.items()})
+        return losses
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, batch_inputs: Tensor, batch_data_samples: Sequence,
+                rescale: bool = True) -> list:
+        """Boxes (``pred_instances``) of the detector on the enhanced image and
+        ``pred_clean`` (cropped to ``img_shape``, resized to ``ori_shape`` when ``rescale``).
+        """
+        _, enhanced = self.enhance(batch_inputs)
+        images = self.enh_head.to_unit_rgb(enhanced).clamp(0, 1)
+        for sample, image in zip(batch_data_samples, images):
+            sample.pred_clean = PixelData(data=_to_original(image, sample.metainfo, rescale))
+        return self.detector.predict(enhanced, batch_data_samples, rescale=rescale)
+
+    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
+        """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            _, enhanced = self.enhance(inputs)
+            return dict(enh=enhanced, **self.detector(enhanced, data_samples, mode='tensor'))
+        raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
+
+    # ------------------------------------------------------------------ parameters
+    def task_parameters(self, task: str) -> List[nn.Parameter]:
+        """``det``: the detector; ``enh``: none (every enhancer weight also serves ``det``)."""
+        if task not in self.tasks:
+            raise KeyError(f'CascadeEnhanceDetect: task {task!r} is not one of {self.tasks}')
+        return list(self.detector.parameters()) if task == 'det' else []
+
+    def shared_parameters(self) -> List[nn.Parameter]:
+        """The enhancer's parameters (reached by both losses in end-to-end mode)."""
+        return list(self.enhancer.parameters())
