@@ -25,14 +25,44 @@ def init_model(config, checkpoint: Optional[str] = None, device: str = 'cpu',
     return init_detector(config, checkpoint, device=device, cfg_options=cfg_options)
 
 
+def build_test_pipeline(cfg, from_array: bool):
+    """The config's test pipeline without label loading, reading arrays when asked.
+
+    Works on a deep copy: mmdet's ``inference_detector`` edits ``model.cfg`` in place when it
+    switches to ``LoadImageFromNDArray``, which breaks a later call with a file path.
+    """
+    import copy
+
+    from mmcv.transforms import Compose
+
+    steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    steps = [s for s in steps if s['type'] not in ('LoadAnnotations', 'LoadReferenceImage')]
+    if from_array:
+        steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
+    return Compose(steps)
+
+
 def inference_multitask(model, imgs: Union[str, np.ndarray, Sequence]):
     """Run ``model`` on image paths or BGR uint8 arrays [H, W, 3].
 
     Returns:
         One :class:`MultiTaskDataSample` (or a list for a list input) with
         ``pred_instances`` (boxes in input pixels) and ``pred_clean`` (enhanced image,
-        float [3, H, W] RGB in [0, 1]) for the heads the model has.
+        float [3, H, W] RGB in [0, 1], input size) for the heads the model has.
     """
-    from mmdet.apis import inference_detector
+    import torch
 
-    return inference_detector(model, imgs)
+    single = not isinstance(imgs, (list, tuple))
+    imgs = [imgs] if single else list(imgs)
+    pipelines = {}
+    results = []
+    for i, img in enumerate(imgs):
+        from_array = isinstance(img, np.ndarray)
+        if from_array not in pipelines:
+            pipelines[from_array] = build_test_pipeline(model.cfg, from_array)
+        data = dict(img=img, img_id=i) if from_array else dict(img_path=img, img_id=i)
+        data = pipelines[from_array](data)
+        data = dict(inputs=[data['inputs']], data_samples=[data['data_samples']])
+        with torch.no_grad():
+            results.append(model.test_step(data)[0])
+    return results[0] if single else results
