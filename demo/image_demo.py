@@ -41,8 +41,7 @@ def main():
     from mmengine.utils import ProgressBar
 
     from mtlunder.apis import inference_multitask, init_model
-    from mtlunder.engine.hooks.multitask_visualization_hook import _to_bgr_uint8
-    from mtlunder.visualization import det_enh_grid
+    from mtlunder.visualization import det_enh_grid, rgb01_to_bgr_uint8
 
     model = init_model(args.config, args.checkpoint, device=args.device)
     classes = model.dataset_meta.get('classes', ())
@@ -55,8 +54,9 @@ def main():
             raise OSError(f'cannot decode image {path}')
         result = inference_multitask(model, path)
         stem = osp.splitext(osp.basename(path))[0]
-        enhanced = _to_bgr_uint8(result.pred_clean.data) if 'pred_clean' in result else None
-        if enhanced is not None:
+        enhanced = None
+        if 'pred_clean' in result:
+            enhanced = rgb01_to_bgr_uint8(result.pred_clean.data)
             mmcv.imwrite(enhanced, osp.join(args.out_dir, f'{stem}_enhanced.png'))
         pred = None
         if 'pred_instances' in result:

@@ -9,6 +9,12 @@ _PALETTE = [(0, 200, 255), (255, 80, 80), (80, 255, 80), (255, 0, 255), (0, 255,
 _GT_COLOUR = (255, 255, 255)
 
 
+def rgb01_to_bgr_uint8(rgb01) -> np.ndarray:
+    """[3, H, W] RGB tensor in [0, 1] -> [H, W, 3] BGR uint8 (for cv2/mmcv writers)."""
+    arr = rgb01.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
+    return np.ascontiguousarray(arr.transpose(1, 2, 0)[..., ::-1])
+
+
 def draw_boxes(img: np.ndarray, bboxes: np.ndarray, labels: np.ndarray,
                classes: Sequence[str], scores: Optional[np.ndarray] = None,
                colour: Optional[tuple] = None, thickness: int = 2) -> np.ndarray:

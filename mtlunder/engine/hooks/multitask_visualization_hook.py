@@ -8,12 +8,6 @@ from mmengine.hooks import Hook
 from mtlunder.registry import HOOKS
 
 
-def _to_bgr_uint8(rgb01) -> np.ndarray:
-    """[3, H, W] RGB tensor in [0, 1] -> [H, W, 3] BGR uint8."""
-    arr = rgb01.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
-    return np.ascontiguousarray(arr.transpose(1, 2, 0)[..., ::-1])
-
-
 @HOOKS.register_module()
 class MultiTaskVisualizationHook(Hook):
     """Save one picture row per sample: input + predicted boxes | enhanced | reference +
@@ -62,12 +56,14 @@ class MultiTaskVisualizationHook(Hook):
         """The picture row of one predicted :class:`MultiTaskDataSample`."""
         import mmcv
 
-        from mtlunder.visualization import det_enh_grid
+        from mtlunder.visualization import det_enh_grid, rgb01_to_bgr_uint8
 
         img = mmcv.imread(sample.img_path)
         ref_path = sample.metainfo.get('ref_path')
         reference = mmcv.imread(ref_path) if ref_path and osp.isfile(ref_path) else None
-        enhanced = _to_bgr_uint8(sample.pred_clean.data) if 'pred_clean' in sample else None
+        enhanced = None
+        if 'pred_clean' in sample:
+            enhanced = rgb01_to_bgr_uint8(sample.pred_clean.data)
         pred = gt = None
         if 'pred_instances' in sample:
             p = sample.pred_instances
@@ -75,7 +71,7 @@ class MultiTaskVisualizationHook(Hook):
                         scores=p.scores.cpu().numpy())
         if 'gt_instances' in sample and len(sample.gt_instances):
             g = sample.gt_instances
-            gt = dict(bboxes=g.bboxes.cpu().numpy() if hasattr(g.bboxes, 'cpu')
-                      else np.asarray(g.bboxes.tensor), labels=g.labels.cpu().numpy())
+            boxes = getattr(g.bboxes, 'tensor', g.bboxes)  # HorizontalBoxes or Tensor
+            gt = dict(bboxes=boxes.cpu().numpy(), labels=g.labels.cpu().numpy())
         return det_enh_grid(img, enhanced, reference, classes, pred=pred, gt=gt,
                             score_thr=self.score_thr)
