@@ -1,0 +1,379 @@
+"""Train, evaluate and measure several architectures on the same data and budget.
+
+``python tools/analysis/compare_architectures.py [CONFIG ...] [--iters N] [--batch-size B]
+[--num-threads T] [--conflict-interval K] [--shape H W] [--bench-batch-size B]
+[--bench-repeats R] [--work-dir DIR] [--out FILE.md] [--cfg-options ...]``
+
+For every config (default: the joint squad demo, ETR, shared FPN, per-task FPN, single-task
+detector, single-task enhancer, enhance-then-detect cascade):
+
+1. train it for ``--iters`` iterations (``IterBasedTrainLoop``, linear warm-up over the first
+   fifth, batch ``--batch-size``, seed 0) with ``tools/train.py`` in a subprocess, then
+   evaluate on the val split once (the config's evaluator: COCO mAP, mAP@0.5, PSNR, SSIM);
+   multi-task models get ``GradConflictHook(interval=--conflict-interval)``, and the mean of
+   the logged ``conflict/cos_det_enh`` is reported;
+2. count parameters and FLOPs (``get_flops.complexity``, one ``--shape`` image);
+3. time the training step and inference throughput of all configs in one process,
+   interleaved (``benchmark_speed.time_interleaved``, random ``--shape`` input), so the
+   ratios between configs are meaningful.
+
+The Markdown report (``--out``, default ``docs/architecture_comparison.md``) holds the table,
+the exact command, the date, the machine and the short-budget disclaimer. Subprocesses and
+this process use ``--num-threads`` intra-op threads.
+"""
+import argparse
+import copy
+import datetime
+import glob
+import json
+import math
+import os
+import os.path as osp
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEFAULT_CONFIGS = [
+    'configs/squad/squad-retinanet_r18_demo_underwater.py',
+    'configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
+    'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
+    'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py',
+    'configs/baselines/single-det-retinanet_r18_demo_underwater.py',
+    'configs/baselines/single-enh_r18_demo_underwater.py',
+    'configs/baselines/cascade-enh-det_r18_demo_underwater.py',
+]
+#: report column -> scalar key logged by the evaluator / hook
+METRIC_KEYS = {
+    'mAP': 'coco/bbox_mAP',
+    'mAP50': 'coco/bbox_mAP_50',
+    'psnr': 'enh/psnr',
+    'ssim': 'enh/ssim',
+    'input_psnr': 'enh/input_psnr',
+    'input_ssim': 'enh/input_ssim',
+}
+CONFLICT_KEY = 'conflict/cos_det_enh'
+
+
+def _analysis_module(name: str):
+    """Import a sibling tool of ``tools/analysis`` (not a package)."""
+    import importlib.util
+
+    path = osp.join(osp.dirname(osp.abspath(__file__)), f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'analysis_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def config_name(path: str) -> str:
+    """File name without extension (also the run's folder name)."""
+    return osp.splitext(osp.basename(path))[0]
+
+
+def short_budget_cfg(cfg, iters: int, batch_size: int, num_workers: int,
+                     conflict_interval: Optional[int]):
+    """Copy of ``cfg`` trained for ``iters`` iterations and validated once at the end.
+
+    Linear warm-up (factor 0.01 -> 1) over the first ``max(1, iters // 5)`` iterations,
+    then the config's learning rate; one checkpoint at the end, no best-checkpoint
+    selection, seed 0. ``conflict_interval`` adds a ``GradConflictHook``.
+    """
+    cfg = copy.deepcopy(cfg)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+                                end=max(1, iters // 5))]
+    for key in ('train_dataloader', 'val_dataloader'):
+        loader = cfg[key]
+        loader.num_workers = num_workers
+        loader.persistent_workers = num_workers > 0
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=iters,
+                                        max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=min(10, iters))
+    cfg.log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
+    cfg.randomness = dict(seed=0)
+    if conflict_interval:
+        hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'GradConflictHook']
+        cfg.custom_hooks = hooks + [dict(type='GradConflictHook', interval=conflict_interval)]
+    return cfg
+
+
+def read_scalars(path: str) -> Dict[str, List[float]]:
+    """``{key: [values in file order]}`` of a LocalVisBackend ``scalars.json``."""
+    series: Dict[str, List[float]] = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                for key, value in json.loads(line).items():
+                    if isinstance(value, (int, float)):
+                        series.setdefault(key, []).append(float(value))
+    return series
+
+
+def summarise_run(scalars: Dict[str, List[float]]) -> Dict[str, float]:
+    """Last value of each evaluator key and the mean logged det/enh gradient cosine."""
+    result = {name: scalars[key][-1] for name, key in METRIC_KEYS.items() if key in scalars}
+    conflicts = scalars.get(CONFLICT_KEY)
+    if conflicts:
+        result['cos'] = sum(conflicts) / len(conflicts)
+        result['cos_n'] = len(conflicts)
+    return result
+
+
+def train_and_evaluate(cfg, name: str, work_dir: str, num_threads: int) -> Dict[str, object]:
+    """Run ``tools/train.py`` on ``cfg`` (dumped to ``work_dir``); metrics of the run.
+
+    Returns the :func:`summarise_run` dict plus ``train_wall_s``, or ``error`` (with the log
+    path) when the subprocess fails.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    cfg_path = osp.join(work_dir, f'{name}_short.py')
+    cfg.dump(cfg_path)
+    env = dict(os.environ, OMP_NUM_THREADS=str(num_threads), MKL_NUM_THREADS=str(num_threads))
+    log_path = osp.join(work_dir, 'compare_stdout.log')
+    start = time.perf_counter()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(
+            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path, '--work-dir',
+             work_dir], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        return dict(error=f'tools/train.py exited with {proc.returncode}; see {log_path}',
+                    train_wall_s=wall)
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not runs:
+        return dict(error=f'no vis_data/scalars.json under {work_dir}', train_wall_s=wall)
+    return dict(summarise_run(read_scalars(runs[-1])), train_wall_s=wall)
+
+
+def measure(cfgs: Sequence, shape: Sequence[int], batch_size: int, warmup: int,
+            repeats: int) -> List[Dict[str, object]]:
+    """Params, FLOPs (one image), train-step time and inference img/s of every config.
+
+    Speed: all models built first, then timed round-robin (``benchmark_speed``).
+    """
+    import torch
+
+    from mtlunder.registry import MODELS
+    from mtlunder.structures.multitask_data_sample import MultiTaskDataSample
+
+    get_flops = _analysis_module('get_flops')
+    bench = _analysis_module('benchmark_speed')
+    h, w = shape
+    rows = []
+    for cfg in cfgs:
+        model = MODELS.build(cfg.model)
+        tasks = get_flops.infer_tasks(model)
+        sample = MultiTaskDataSample(metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), batch_input_shape=(h, w),
+            scale_factor=(1.0, 1.0), tasks=tasks))
+        with torch.no_grad():
+            cost = get_flops.complexity(model, torch.rand(1, 3, h, w), [sample], tasks)
+        rows.append(dict(tasks=tasks, params=cost['total'][0], flops=cost['total'][1]))
+    args = SimpleNamespace(input='random', batch_size=batch_size, shape=shape)
+    device = torch.device('cpu')
+    runs = [bench.prepare(cfg, args, device) for cfg in cfgs]
+    from mmengine.utils import ProgressBar
+
+    progress = ProgressBar(2 * repeats * len(runs))
+    train_s = bench.time_interleaved([bench.train_step_fn(r) for r in runs], warmup, repeats,
+                                     device, progress)
+    test_s = bench.time_interleaved([bench.infer_step_fn(r) for r in runs], warmup, repeats,
+                                    device, progress)
+    print()
+    for row, tr, te in zip(rows, train_s, test_s):
+        row.update(train_s=tr, images_per_s=batch_size / te)
+    return rows
+
+
+def _fmt(value, spec: str) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 'n/a'
+    return format(value, spec)
+
+
+def speed_ratios(names: Sequence[str], rows: Sequence[dict],
+                 model_types: Sequence[str]) -> List[str]:
+    """Inference-speed ratio of the first config to every ``CascadeEnhanceDetect`` config."""
+    lines = []
+    for name, row, kind in zip(names, rows, model_types):
+        if kind == 'CascadeEnhanceDetect':
+            ratio = rows[0]['images_per_s'] / row['images_per_s']
+            verdict = 'meets' if ratio >= 1.5 else 'misses'
+            lines.append(f'- Inference speed, `{names[0]}` (joint) vs `{name}` (cascade), same '
+                         f'input size, same run: **{ratio:.2f}x** '
+                         f'({rows[0]["images_per_s"]:.2f} vs {row["images_per_s"]:.2f} img/s; '
+                         f'{verdict} the 1.5x target).')
+    return lines
+
+
+def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[dict],
+                  model_types: Sequence[str], args, command: str, machine: str,
+                  date: str) -> str:
+    """The Markdown document written to ``--out``."""
+    base = rows[0]
+    lines = [
+        '# Architecture comparison (generated)',
+        '',
+        'Generated by `tools/analysis/compare_architectures.py`; do not edit by hand, re-run:',
+        '',
+        '```',
+        command,
+        '```',
+        '',
+        f'- Date: {date}',
+        f'- Machine: {machine}',
+        f'- **Short budget: {args.iters} iterations** per config (batch {args.batch_size}, '
+        'from scratch, linear warm-up over the first fifth, seed 0). The accuracy columns '
+        'compare *early training*, not converged models; they say nothing about final '
+        'accuracy. Validation: the val split of each config, once at the end.',
+        f'- Parameters and FLOPs: one {args.shape[0]}x{args.shape[1]} image, 1 FLOP = 1 '
+        'multiply-add (`get_flops.complexity`, operators FlopAnalyzer does not know count 0).',
+        f'- Speed: random {args.shape[0]}x{args.shape[1]} input, batch {args.bench_batch_size}, '
+        f'{args.num_threads} CPU thread(s), median of {args.bench_repeats} interleaved rounds '
+        f'after {args.bench_warmup} warm-up call(s) (`benchmark_speed`); train step = forward '
+        '+ backward + optimizer step; ratios relative to the first row.',
+        f'- cos(det, enh): mean of `{CONFLICT_KEY}` logged by `GradConflictHook` every '
+        f'{args.conflict_interval} iterations (cosine of the two tasks\' gradients on the '
+        'shared parameters; for the cascade, the enhancer). n/a for single-task models.',
+        '',
+        '| config | tasks | params (M) | GFLOPs | mAP | mAP@0.5 | PSNR (dB) | SSIM | '
+        'train step (ms) | x first | infer (img/s) | x first | cos(det, enh) |',
+        '|' + '---|' * 13,
+    ]
+    no_dets = False
+    for name, row, res in zip(names, rows, results):
+        res = dict(res)
+        if 'det' in row['tasks'] and 'error' not in res and 'mAP' not in res:
+            res.update(mAP='0.000 (a)', mAP50='0.000 (a)')  # CocoMetric: empty results
+            no_dets = True
+        lines.append(
+            f"| {name} | {','.join(row['tasks'])} | {row['params'] / 1e6:.3f} | "
+            f"{row['flops'] / 1e9:.3f} | {_fmt(res.get('mAP'), '.3f')} | "
+            f"{_fmt(res.get('mAP50'), '.3f')} | {_fmt(res.get('psnr'), '.2f')} | "
+            f"{_fmt(res.get('ssim'), '.4f')} | {row['train_s'] * 1e3:.1f} | "
+            f"{row['train_s'] / base['train_s']:.2f} | {row['images_per_s']:.2f} | "
+            f"{row['images_per_s'] / base['images_per_s']:.2f} | "
+            f"{_fmt(res.get('cos'), '.3f')} |")
+    inputs = [r for r in results if 'input_psnr' in r]
+    lines.append('')
+    if no_dets:
+        lines += ['(a) no detection above the test score threshold on the whole val split '
+                  '(CocoMetric reports nothing): mAP counted as 0.', '']
+    if inputs:
+        lines.append(f"Degraded input against the reference (no enhancement): PSNR "
+                     f"{inputs[0]['input_psnr']:.2f} dB, SSIM {inputs[0]['input_ssim']:.4f}.")
+        lines.append('')
+    lines += speed_ratios(names, rows, model_types)
+    failed = [(n, r['error']) for n, r in zip(names, results) if 'error' in r]
+    if failed:
+        lines += ['', 'Runs that failed (their accuracy columns are n/a):', '']
+        lines += [f'- `{n}`: {e}' for n, e in failed]
+    return '\n'.join(lines) + '\n'
+
+
+def machine_note(num_threads: int) -> str:
+    """CPU model, core count, torch version and threads used."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU used'
+    return (f'{cpu}, {os.cpu_count()} logical CPUs (shared with other jobs), {gpu}; '
+            f'torch {torch.__version__}, {num_threads} intra-op thread(s); Python '
+            f'{platform.python_version()}')
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description='Train, evaluate and time architectures')
+    parser.add_argument('configs', nargs='*', default=DEFAULT_CONFIGS,
+                        help='configs to compare (the first is the reference of ratios)')
+    parser.add_argument('--iters', type=int, default=60, help='training iterations per config')
+    parser.add_argument('--batch-size', type=int, default=8, help='training batch size')
+    parser.add_argument('--num-workers', type=int, default=1, help='dataloader workers')
+    parser.add_argument('--num-threads', type=int, default=1,
+                        help='torch intra-op threads (training subprocesses and timing)')
+    parser.add_argument('--conflict-interval', type=int, default=10,
+                        help='GradConflictHook interval (multi-task models)')
+    parser.add_argument('--shape', type=int, nargs=2, default=[256, 256], metavar=('H', 'W'),
+                        help='input size of FLOP counting and timing')
+    parser.add_argument('--bench-batch-size', type=int, default=4)
+    parser.add_argument('--bench-warmup', type=int, default=1)
+    parser.add_argument('--bench-repeats', type=int, default=5)
+    parser.add_argument('--work-dir', default='work_dirs/compare_architectures')
+    parser.add_argument('--out', default='docs/architecture_comparison.md')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of every config, key=value')
+    args = parser.parse_args(argv)
+    if min(args.iters, args.batch_size, args.num_threads, args.bench_batch_size,
+           args.bench_repeats, args.conflict_interval) < 1 or args.bench_warmup < 0:
+        parser.error('counts must be >= 1 (--bench-warmup >= 0)')
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    import torch
+    from mmengine.config import Config
+
+    from mtlunder.registry import MODELS
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    torch.set_num_threads(args.num_threads)
+    command = 'python ' + ' '.join(shlex.quote(a) for a in
+                                   [osp.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    names = [config_name(p) for p in args.configs]
+    cfgs, results = [], []
+    for i, (path, name) in enumerate(zip(args.configs, names)):
+        cfg = Config.fromfile(path)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        cfgs.append(cfg)
+        tasks = set(getattr(MODELS.build(cfg.model), 'tasks', ()))
+        interval = args.conflict_interval if {'det', 'enh'} <= tasks else None
+        short = short_budget_cfg(cfg, args.iters, args.batch_size, args.num_workers, interval)
+        print(f'[{i + 1}/{len(names)}] training {name} for {args.iters} iterations ...',
+              flush=True)
+        res = train_and_evaluate(short, name, osp.join(args.work_dir, name), args.num_threads)
+        results.append(res)
+        print(f'    {res.get("error") or "done"} ({res["train_wall_s"]:.0f} s): ' + ', '.join(
+            f'{k} {v:.4g}' for k, v in res.items() if isinstance(v, float)), flush=True)
+    print('measuring parameters, FLOPs and speed of all configs in one run ...', flush=True)
+    rows = measure(cfgs, args.shape, args.bench_batch_size, args.bench_warmup,
+                   args.bench_repeats)
+    report = format_report(
+        names, rows, results, [c.model.type for c in cfgs], args, command,
+        machine_note(args.num_threads),
+        datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    write_atomic(args.out, report)
+    print(report)
+    print(f'written to {args.out}; {sum("error" not in r for r in results)}/{len(results)} '
+          'runs trained and evaluated')
+
+
+if __name__ == '__main__':
+    main()
