@@ -8,30 +8,10 @@ _base_ = [
     '../_base_/schedules/schedule_demo_cpu.py',
     '../_base_/default_runtime.py',
 ]
-img_scale = (256, 256)
 model = dict(
     backbone=dict(base_channels=32),
     neck=dict(in_channels=[64, 128, 256], num_outs=3),
     heads=dict(det=dict(anchor_generator=dict(octave_base_scale=2, strides=[8, 16, 32]))))
-train_dataloader = dict(
-    dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations', with_bbox=True),
-        dict(type='LoadReferenceImage'),
-        dict(type='PairedResize', scale=img_scale, keep_ratio=True),
-        dict(type='PairedRandomFlip', prob=0.5),
-        dict(type='PackMultiTaskInputs')
-    ]))
-_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='PairedResize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackMultiTaskInputs',
-         meta_keys=('img_id', 'img_path', 'ref_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'tasks'))
-]
-val_dataloader = dict(dataset=dict(pipeline=_test_pipeline))
-test_dataloader = val_dataloader
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,

@@ -1,9 +1,9 @@
 # The synthetic underwater detection + enhancement benchmark
-# (`python data_tools/synth_underwater.py --out data/underwater_synth`).
+# (`python data_tools/synth_underwater.py --out data/underwater_synth --size 256 256`).
 dataset_type = 'UnderwaterMultiTaskDataset'
 data_root = 'data/underwater_synth/'
 classes = ('holothurian', 'echinus', 'scallop', 'starfish')
-img_scale = (320, 320)
+img_scale = (256, 256)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

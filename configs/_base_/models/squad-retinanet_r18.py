@@ -16,8 +16,7 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=False,
-        style='pytorch',
-        init_cfg=None),
+        style='pytorch'),  # no pretrained weights: trained from scratch
     neck=dict(
         type='SquadNeck',
         in_channels=[128, 256, 512],
