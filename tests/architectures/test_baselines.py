@@ -1,0 +1,101 @@
+"""Single-task baselines (MultiTaskDetector with one head) and compare_architectures."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mtlunder.registry import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+SINGLE = {'det': ROOT / 'configs/baselines/single-det-retinanet_r18_demo_underwater.py',
+          'enh': ROOT / 'configs/baselines/single-enh_r18_demo_underwater.py'}
+EVALUATORS = {'det': 'CocoMetric', 'enh': 'EnhancementMetric'}
+
+
+@pytest.mark.parametrize('task', ['det', 'enh'])
+def test_single_task_config_builds_and_runs_one_loss_call(task, load_tool):
+    cfg = Config.fromfile(str(SINGLE[task]))
+    assert cfg.model.neck.tasks == [task] and list(cfg.model.heads) == [task]
+    assert cfg.val_evaluator.type == EVALUATORS[task]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).train()
+    assert model.tasks == (task, )
+    # labels for both tasks: the single-task model must use only its own
+    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 2, (64, 64), 4)
+    losses = model(**model.data_preprocessor(batch, True), mode='loss')
+    assert losses and {k.partition('.')[0] for k in losses} == {task}
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all()
+               for p in model.backbone.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize('num_outs', [3, 5])
+def test_t1_neck_matches_plain_fpn_shapes(num_outs):
+    from mmdet.models.necks import FPN
+
+    neck_cfg = Config.fromfile(str(SINGLE['det'])).model.neck
+    neck = MODELS.build(dict(neck_cfg, num_outs=num_outs))
+    fpn = FPN(in_channels=neck_cfg.in_channels, out_channels=neck_cfg.out_channels,
+              num_outs=num_outs, add_extra_convs='on_output')
+    feats = tuple(torch.rand(1, c, 32 // 2**i, 40 // 2**i)
+                  for i, c in enumerate(neck_cfg.in_channels))
+    with torch.no_grad():
+        out = neck(feats)
+        ref = fpn(feats)
+    assert set(out) == {'det'}
+    assert [t.shape for t in out['det']] == [t.shape for t in ref]
+
+
+def test_short_budget_cfg_trains_n_iterations(load_tool):
+    compare = load_tool('compare_architectures')
+    cfg = Config.fromfile(str(SINGLE['enh']))
+    short = compare.short_budget_cfg(cfg, iters=7, batch_size=3, num_workers=0,
+                                     conflict_interval=2)
+    assert short.train_cfg == dict(type='IterBasedTrainLoop', max_iters=7, val_interval=7)
+    assert short.train_dataloader.batch_size == 3
+    assert not short.train_dataloader.persistent_workers
+    assert short.param_scheduler[0]['end'] == 1 and not short.param_scheduler[0]['by_epoch']
+    assert short.default_hooks.checkpoint.interval == 7
+    assert [h['type'] for h in short.custom_hooks] == ['GradConflictHook']
+    assert short.custom_hooks[0]['interval'] == 2
+    # the original config is untouched
+    assert cfg.train_cfg.type == 'EpochBasedTrainLoop' and 'custom_hooks' not in cfg
+    plain = compare.short_budget_cfg(cfg, 5, 2, 1, None)
+    assert not plain.get('custom_hooks') and plain.train_dataloader.persistent_workers
+
+
+def test_run_summary_averages_the_logged_cosines(tmp_path, load_tool):
+    compare = load_tool('compare_architectures')
+    cosines = [0.25, -0.5, 0.125]
+    lines = [dict(step=10 * i + 1, **{'conflict/cos_det_enh': c, 'loss': 1.0})
+             for i, c in enumerate(cosines)]
+    lines.append({'step': 30, 'coco/bbox_mAP': 0.1, 'coco/bbox_mAP_50': 0.3,
+                  'enh/psnr': 20.5, 'enh/ssim': 0.8})
+    path = tmp_path / 'scalars.json'
+    path.write_text('\n'.join(json.dumps(x) for x in lines) + '\n')
+    summary = compare.summarise_run(compare.read_scalars(str(path)))
+    assert summary['cos'] == pytest.approx(sum(cosines) / len(cosines))
+    assert summary['cos_n'] == 3
+    assert (summary['mAP'], summary['mAP50'], summary['psnr'], summary['ssim']) == \
+        (0.1, 0.3, 20.5, 0.8)
+    assert 'input_psnr' not in summary
+
+
+def test_report_states_budget_and_joint_vs_cascade_ratio(load_tool):
+    compare = load_tool('compare_architectures')
+    args = compare.parse_args(['a.py', 'b.py', '--iters', '9', '--bench-batch-size', '2'])
+    rows = [dict(tasks=('det', 'enh'), params=3e6, flops=1e9, train_s=0.2, images_per_s=12.0),
+            dict(tasks=('det', 'enh'), params=6e6, flops=2e9, train_s=0.5, images_per_s=4.0)]
+    results = [dict(psnr=19.0, ssim=0.7, cos=0.1), dict(error='tools/train.py exited with 1')]
+    doc = compare.format_report(['joint', 'cascade'], rows, results,
+                                ['MultiTaskDetector', 'CascadeEnhanceDetect'], args, 'CMD',
+                                'MACHINE', 'DATE')
+    assert 'Short budget: 9 iterations' in doc and 'CMD' in doc and 'MACHINE' in doc
+    assert '**3.00x**' in doc and 'meets the 1.5x target' in doc
+    table = [line for line in doc.splitlines() if line.startswith('| cascade')]
+    assert len(table) == 1 and '| 2.50 |' in table[0] and '| 0.33 |' in table[0]
+    assert '`cascade`: tools/train.py exited with 1' in doc
