@@ -1,11 +1,13 @@
 """Two gloo processes on CPU train exactly like one process fed the same global batch.
 
 The processes are started with ``torch.multiprocessing.start_processes`` (``mp.spawn``'s
-engine) using the ``fork`` start method: children inherit the imported stack instead of
-re-importing torch/mmengine/mmdet (13+ s each on a loaded 2-core box).
+engine) with the ``forkserver`` method: a clean server imports the stack once (it takes
+several seconds on a loaded 2-core box) and forks both ranks from it; a plain ``fork`` of the
+pytest process can inherit thread pools and hang. A deadline turns a hang into a failure.
 """
 import os
 import socket
+import time
 
 import pytest
 import torch
@@ -41,7 +43,6 @@ def _worker(rank, port, out_dir):
 
     from mtlunder.engine import MultiTaskDDP
 
-    torch.set_num_threads(1)
     os.environ['MASTER_ADDR'] = '127.0.0.1'
     os.environ['MASTER_PORT'] = str(port)
     dist.init_process_group('gloo', rank=rank, world_size=WORLD)
@@ -57,9 +58,17 @@ def _worker(rank, port, out_dir):
 
 
 def test_two_process_gloo_equals_single_process(tmp_path):
-    mp = pytest.importorskip('torch.multiprocessing')
-    mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True,
-                       start_method='fork')
+    import torch.multiprocessing as mp
+
+    mp.get_context('forkserver').set_forkserver_preload([__name__])
+    context = mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD,
+                                 join=False, start_method='forkserver')
+    deadline = time.monotonic() + 180
+    while not context.join(timeout=2):
+        if time.monotonic() > deadline:
+            for proc in context.processes:
+                proc.kill()
+            pytest.fail('the DDP workers did not finish within 180 s')
     for name in METHODS:
         single = _train(ToyMultiTask(dict(type=name)), _batches())
         ranks = [torch.load(tmp_path / f'{name}_rank{r}.pth', weights_only=True)

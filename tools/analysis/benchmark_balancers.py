@@ -2,7 +2,8 @@
 
 Each method runs the real multi-task train step (:func:`mtlunder.engine.multitask_train_step`)
 on the same model and the same batch; methods are interleaved repeat by repeat (a random
-order per repeat) and the median step time is compared with EW's. Also reported per step:
+order per repeat) and the median step time (process CPU time by default on CPU, which other processes on a
+shared machine disturb far less than wall time) is compared with EW's. Also reported per step:
 forward passes and backward passes through the shared encoder (hooks on its first module /
 parameter), the median time spent inside the balancer's own calls (``combine`` /
 ``combine_grads`` / ``gram_weights``: the part of the overhead that whole-step timings on a
@@ -157,7 +158,7 @@ class PeakMemory:
             self.peak = (self.max_rss - self.base) / 2**20
 
 
-def time_calls(balancer, sink: List[float]) -> None:
+def time_calls(balancer, sink: List[float], clock) -> None:
     """Record the wall time of each outermost balancer call (combine, combine_grads,
     gram_weights) into ``sink``."""
     depth = [0]
@@ -166,13 +167,13 @@ def time_calls(balancer, sink: List[float]) -> None:
 
         def timed(*args, _method=method, **kwargs):
             depth[0] += 1
-            start = time.perf_counter()
+            start = clock()
             try:
                 return _method(*args, **kwargs)
             finally:
                 depth[0] -= 1
                 if depth[0] == 0:
-                    sink.append(time.perf_counter() - start)
+                    sink.append(clock() - start)
 
         setattr(balancer, attr, timed)
 
@@ -184,6 +185,7 @@ def run(args) -> List[Dict[str, object]]:
     from mtlunder.balancers import build_balancer
     from mtlunder.engine import multitask_train_step
 
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     model, batch, first = config_setup(args) if args.config else toy_setup(args)
     model = model.to(args.device).train()
     tasks = list(model.tasks)
@@ -197,7 +199,7 @@ def run(args) -> List[Dict[str, object]]:
         balancer = build_balancer(balancer_cfg(name, tasks), tasks).to(args.device)
         params = list(model.parameters()) + list(balancer.parameters())
         calls: List[float] = []
-        time_calls(balancer, calls)
+        time_calls(balancer, calls, clock)
         setups[name] = (balancer, OptimWrapper(torch.optim.SGD(params, lr=0.0)), calls)
 
     def step(name):
@@ -221,9 +223,9 @@ def run(args) -> List[Dict[str, object]]:
         rng.shuffle(order)
         for name in order:
             with PeakMemory(args.device) as mem:
-                start = time.perf_counter()
+                start = clock()
                 step(name)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
             peaks[name] = max(peaks[name], mem.peak)
             bar.update()
     print()
@@ -266,11 +268,16 @@ def parse_args():
     parser.add_argument('--num-tasks', type=int, default=2, help='toy model tasks')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=0, help='torch threads (0: keep)')
+    parser.add_argument('--clock', choices=['cpu', 'wall'], default=None,
+                        help='cpu: process CPU time (robust on a shared machine, use with '
+                        '--threads 1); wall: elapsed time. Default: cpu on CPU, wall on CUDA')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
+    if args.clock is None:
+        args.clock = 'wall' if args.device.startswith('cuda') else 'cpu'
     if args.threads:
         torch.set_num_threads(args.threads)
     if 'EW' not in args.methods:
@@ -278,8 +285,9 @@ def main():
     rows = run(args)
     what = args.config or (f'toy conv model, {args.num_tasks} tasks, '
                            f'{args.batch_size}x3x{args.size}x{args.size}')
-    print_table(rows, f'{what}; device {args.device}; median of {args.repeats} interleaved '
-                      'repeats')
+    print_table(rows, f'{what}; device {args.device}; {args.clock} time, '
+                      f'{torch.get_num_threads()} thread(s); median of {args.repeats} '
+                      'interleaved repeats')
     ew = next(r for r in rows if r['method'] == 'EW')
     loss = [r for r in rows if r['kind'] == 'loss' and r['method'] != 'EW']
     if loss:
