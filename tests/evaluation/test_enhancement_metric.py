@@ -192,3 +192,16 @@ def test_combined_score(tmp_path, pair):
     # CocoMetric reports nothing while no box is detected: that term counts as 0
     assert score.compute_metrics([dict(p=25.0, i=20.0)]) == {'score': 0.25}
     assert score.compute_metrics([dict(d=0.4, i=20.0)]) == {'score': 0.2}
+
+
+def test_fast_ssim_equals_kornia_definition():
+    from kornia.metrics import ssim as kornia_ssim
+
+    from mtlunder.evaluation.metrics.enhancement_metric import ssim
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(3, 40, 33, generator=gen) * 255
+    b = (a + torch.randn(3, 40, 33, generator=gen) * 25).clamp(0, 255)
+    expected = float(kornia_ssim(a[None].double(), b[None].double(), 11, max_val=255.0,
+                                 padding='valid').mean())
+    assert abs(ssim(a, b) - expected) < 1e-6

@@ -23,16 +23,30 @@ def psnr(pred: torch.Tensor, ref: torch.Tensor, max_val: float = 255.0,
 def ssim(pred: torch.Tensor, ref: torch.Tensor, max_val: float = 255.0,
          window_size: int = 11) -> float:
     """Mean SSIM of [3, H, W] images: Gaussian window ``window_size``, sigma 1.5, K1 = 0.01,
-    K2 = 0.03 (:func:`kornia.metrics.ssim`), 'valid' windows only, averaged over the RGB
-    channels and positions."""
-    from kornia.metrics import ssim as kornia_ssim
+    K2 = 0.03 (the definition of :func:`kornia.metrics.ssim`, whose Gaussian window it uses),
+    'valid' windows only, averaged over the RGB channels and positions.
+
+    The five local moments of every channel go through one separable 'valid' convolution in
+    float32, about 20x faster on CPU than :func:`kornia.metrics.ssim` (a dense 2-D kernel
+    per moment); the tests check both agree.
+    """
+    import torch.nn.functional as F
+    from kornia.filters import get_gaussian_kernel1d
 
     if min(pred.shape[-2:]) < window_size:
         raise ValueError(f'SSIM needs images of at least {window_size}x{window_size} pixels, '
                          f'got {tuple(pred.shape[-2:])}')
-    ssim_map = kornia_ssim(pred[None].double(), ref[None].double(), window_size,
-                           max_val=max_val, padding='valid')
-    return float(ssim_map.mean())
+    x = pred.float() / max_val
+    y = ref.float() / max_val
+    moments = torch.cat([x, y, x * x, y * y, x * y])[:, None]  # [5C, 1, H, W]
+    kernel = get_gaussian_kernel1d(window_size, 1.5).reshape(-1)
+    blurred = F.conv2d(F.conv2d(moments, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
+    mu_x, mu_y, xx, yy, xy = blurred[:, 0].split(x.shape[0])
+    c1, c2 = 0.01**2, 0.03**2
+    var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return float(ssim_map.double().mean())
 
 
 @METRICS.register_module()
@@ -72,6 +86,8 @@ class EnhancementMetric(BaseMetric):
         self.ref_key = ref_key
         self.window_size = window_size
         self.backend_args = backend_args
+        # (input path, reference path) -> (PSNR, SSIM) of the input: fixed across evaluations
+        self._input_scores: Dict[tuple, tuple] = {}
 
     def _read_rgb(self, path: str) -> torch.Tensor:
         """[3, H, W] float64 RGB in 0-255 (Pillow decode); clear error when unreadable."""
@@ -102,15 +118,25 @@ class EnhancementMetric(BaseMetric):
             if not torch.isfinite(pred).all():
                 raise ValueError(f'pred_clean of {sample.get("img_path")} contains NaN or inf')
             pred = (pred.clamp(0, 1) * 255).round()
-            inp = self._read_rgb(sample['img_path'])
-            for name, img in (('pred_clean', pred), (sample['img_path'], inp)):
-                if img.shape != ref.shape:
-                    raise ValueError(f'EnhancementMetric: {name} has shape {tuple(img.shape)} '
-                                     f'but the reference {ref_path} has {tuple(ref.shape)}')
+            if pred.shape != ref.shape:
+                raise ValueError(f'EnhancementMetric: pred_clean has shape {tuple(pred.shape)} '
+                                 f'but the reference {ref_path} has {tuple(ref.shape)}')
+            input_psnr, input_ssim = self._input_score(sample['img_path'], ref_path, ref)
             self.results.append(
                 dict(psnr=psnr(pred, ref), ssim=ssim(pred, ref, window_size=self.window_size),
-                     input_psnr=psnr(inp, ref),
-                     input_ssim=ssim(inp, ref, window_size=self.window_size)))
+                     input_psnr=input_psnr, input_ssim=input_ssim))
+
+    def _input_score(self, img_path: str, ref_path: str, ref: torch.Tensor) -> tuple:
+        """(PSNR, SSIM) of the degraded input against the reference, computed once."""
+        key = (img_path, ref_path)
+        if key not in self._input_scores:
+            inp = self._read_rgb(img_path)
+            if inp.shape != ref.shape:
+                raise ValueError(f'EnhancementMetric: {img_path} has shape {tuple(inp.shape)} '
+                                 f'but the reference {ref_path} has {tuple(ref.shape)}')
+            self._input_scores[key] = (psnr(inp, ref),
+                                       ssim(inp, ref, window_size=self.window_size))
+        return self._input_scores[key]
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
