@@ -175,22 +175,21 @@ class BaseBalancer(nn.Module):
 
 
 def gram_matrix(grads: Tensor) -> Tensor:
-    """``[n, n]`` float64 inner products of the rows of ``grads [n, P]``.
+    """``[n, n]`` inner products of the rows of ``grads [n, P]`` (one BLAS call), float64.
 
-    Computed with elementwise products and torch's own reductions instead of BLAS, whose
-    results can differ in the last bit with memory alignment: every DDP rank must derive
-    bit-identical weights from the same all-reduced gradients.
+    Every DDP rank holds bit-identical all-reduced gradients in identically laid-out buffers
+    and runs the same kernel with the same thread count, so the Gram matrices agree; the
+    ``T x T`` solvers that follow are plain Python (:mod:`mtlunder.balancers.linalg`),
+    because LAPACK results on tiny matrices vary with their workspaces.
     """
-    n = grads.shape[0]
-    gram = torch.empty(n, n, dtype=torch.float64)
-    for i in range(n):
-        for j in range(i, n):
-            value = (grads[i].double() * grads[j].double()).sum()
-            gram[i, j] = gram[j, i] = value
-    return gram
+    return (grads @ grads.T).double().cpu()
 
 
 def combine_rows(coeffs: Tensor, grads: Tensor) -> Tensor:
-    """``sum_i coeffs[i] grads[i]`` (``[P]``), with a deterministic reduction (see
-    :func:`gram_matrix`)."""
-    return (coeffs.to(grads)[:, None] * grads).sum(0)
+    """``sum_i coeffs[i] grads[i]`` (``[P]``) by elementwise accumulation (no reduction
+    kernel, so the result does not depend on memory alignment)."""
+    values = coeffs.double().cpu().tolist()
+    update = grads[0] * values[0]
+    for value, row in zip(values[1:], grads[1:]):
+        update.add_(row, alpha=value)
+    return update
