@@ -213,3 +213,21 @@ def test_parse_task_losses_groups_by_task_prefix():
     assert float(log_vars['loss']) == 6.25 and float(log_vars['det.acc']) == 0.5
     with pytest.raises(KeyError, match="'loss_cls' is not task-prefixed"):
         parse_task_losses({'loss_cls': torch.tensor(1.0)})
+
+
+@pytest.mark.parametrize('name', ['GLS', 'MGDA', 'MGDAUB'])
+def test_cpu_bf16_autocast_wrapper(name):
+    from mtlunder.compat import CPUAutocastOptimWrapper
+
+    model = ToyMultiTask(dict(type=name), dtype=torch.float32)
+    ref = copy.deepcopy(model)
+    batch = make_batch(11, dtype=torch.float32)
+    wrapper = CPUAutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=LR))
+    model.train_step(batch, wrapper)
+    ref.train_step(batch, _wrapper(ref))
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    moved = max(float((p - q).abs().max()) for p, q in
+                zip(model.parameters(), ToyMultiTask(dict(type=name), dtype=torch.float32)
+                    .parameters()))
+    assert moved > 1e-4
+    _assert_same(model, ref, atol=5e-2)          # bf16 forward: close to the fp32 step
