@@ -33,6 +33,14 @@ def test_single_task_config_builds_and_runs_one_loss_call(task, load_tool):
                for p in model.backbone.parameters() if p.requires_grad)
 
 
+def test_single_det_evaluates_the_same_val_annotations():
+    base = Config.fromfile(str(ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py'))
+    coco = [m for m in base.val_evaluator.metrics.metrics if m.type == 'CocoMetric']
+    single = Config.fromfile(str(SINGLE['det']))
+    assert len(coco) == 1 and single.val_evaluator.ann_file == coco[0].ann_file
+    assert single.val_dataloader.dataset.ann_file == base.val_dataloader.dataset.ann_file
+
+
 @pytest.mark.parametrize('num_outs', [3, 5])
 def test_t1_neck_matches_plain_fpn_shapes(num_outs):
     from mmdet.models.necks import FPN
