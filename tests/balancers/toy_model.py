@@ -1,9 +1,10 @@
 """A tiny two-task model implementing the multi-task model protocol, for balancer and
 train-step tests: shared ``Linear(4, 6) + tanh`` encoder, per-task ``Linear(6, 1)`` heads.
 
-Batches: ``dict(inputs=[B, 4], data_samples=dict(y=[B, 2], tasks=[...], nan=[...]))``;
-``tasks`` lists the tasks labelled in this batch (default all), ``nan`` the tasks whose loss
-is made NaN.
+Batches: ``dict(inputs=[B, 4], data_samples=dict(y=[B, 2], tasks=[...], nan=[...],
+labelled=[B, 2]))``; ``tasks`` lists the tasks labelled in this batch (default all), ``nan``
+the tasks whose loss is made NaN, ``labelled`` (optional bool) which samples are labelled for
+each task: a task's loss is the mean over its labelled samples, absent when there are none.
 """
 import torch
 from mmengine.model import BaseModel
@@ -40,10 +41,13 @@ class ToyMultiTask(MultiTaskTrainStepMixin, BaseModel):
         tasks = data_samples.get('tasks', TASKS)
         out = {}
         for k, task in enumerate(TASKS):
-            if task not in tasks:
+            keep = data_samples.get('labelled')
+            keep = keep[:, k] if keep is not None else torch.ones_like(data_samples['y'][:, k],
+                                                                       dtype=torch.bool)
+            if task not in tasks or not bool(keep.any()):
                 continue
             pred = self.heads[task](feat).squeeze(-1)
-            loss = ((pred - data_samples['y'][:, k]) ** 2).mean()
+            loss = ((pred - data_samples['y'][:, k]) ** 2)[keep].mean()
             if task in data_samples.get('nan', ()):
                 loss = loss * float('nan')
             out[f'{task}.loss_mse'] = loss
@@ -74,5 +78,9 @@ def split_batch(batch, parts: int):
     """Split a batch along the sample axis into ``parts`` equal batches."""
     xs = batch['inputs'].chunk(parts)
     ys = batch['data_samples']['y'].chunk(parts)
-    rest = {k: v for k, v in batch['data_samples'].items() if k != 'y'}
-    return [dict(inputs=x, data_samples=dict(y=y, **rest)) for x, y in zip(xs, ys)]
+    rest = {k: v for k, v in batch['data_samples'].items() if k not in ('y', 'labelled')}
+    labelled = batch['data_samples'].get('labelled')
+    masks = labelled.chunk(parts) if labelled is not None else [None] * parts
+    return [dict(inputs=x, data_samples=dict(y=y, **rest, **({} if m is None else
+                                                             dict(labelled=m))))
+            for x, y, m in zip(xs, ys, masks)]

@@ -15,6 +15,8 @@ import torch
 from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
 
 METHODS = ['MGDA', 'PCGrad', 'MGDAUB', 'EW', 'GLS']
+#: task b labelled only in the first half of each global batch, i.e. only on rank 0
+PARTIAL = ['MGDA', 'MGDAUB', 'GLS']
 STEPS = 3
 WORLD = 2
 
@@ -25,8 +27,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _batches():
-    return [make_batch(100 + k, size=8) for k in range(STEPS)]
+def _batches(partial=False):
+    batches = [make_batch(100 + k, size=8) for k in range(STEPS)]
+    if partial:
+        for b in batches:
+            b['data_samples']['labelled'] = torch.tensor([[True, i < 4] for i in range(8)])
+    return batches
 
 
 def _train(model, batches, wrapper_model=None):
@@ -47,12 +53,14 @@ def _worker(rank, port, out_dir):
     os.environ['MASTER_PORT'] = str(port)
     dist.init_process_group('gloo', rank=rank, world_size=WORLD)
     try:
-        for name in METHODS:
+        runs = [(name, False) for name in METHODS] + [(name, True) for name in PARTIAL]
+        for name, partial in runs:
             model = ToyMultiTask(dict(type=name))
-            ddp = MultiTaskDDP(module=model, device_ids=None)
-            local = [split_batch(b, WORLD)[rank] for b in _batches()]
+            ddp = MultiTaskDDP(module=model, device_ids=None, find_unused_parameters=partial)
+            local = [split_batch(b, WORLD)[rank] for b in _batches(partial)]
             state = _train(model, local, ddp)
-            torch.save(state, os.path.join(out_dir, f'{name}_rank{rank}.pth'))
+            tag = f'{name}_partial' if partial else name
+            torch.save(state, os.path.join(out_dir, f'{tag}_rank{rank}.pth'))
     finally:
         dist.destroy_process_group()
 
@@ -69,14 +77,16 @@ def test_two_process_gloo_equals_single_process(tmp_path):
             for proc in context.processes:
                 proc.kill()
             pytest.fail('the DDP workers did not finish within 180 s')
-    for name in METHODS:
-        single = _train(ToyMultiTask(dict(type=name)), _batches())
-        ranks = [torch.load(tmp_path / f'{name}_rank{r}.pth', weights_only=True)
+    runs = [(name, False) for name in METHODS] + [(name, True) for name in PARTIAL]
+    for name, partial in runs:
+        single = _train(ToyMultiTask(dict(type=name)), _batches(partial))
+        tag = f'{name}_partial' if partial else name
+        ranks = [torch.load(tmp_path / f'{tag}_rank{r}.pth', weights_only=True)
                  for r in range(WORLD)]
         start = ToyMultiTask(dict(type=name)).state_dict()
         moved = max(float((single[k] - start[k]).abs().max()) for k in single)
         assert moved > 1e-3, f'{name}: training did not move the parameters'
         for key, value in single.items():
-            assert torch.equal(ranks[0][key], ranks[1][key]), f'{name}: ranks differ at {key}'
+            assert torch.equal(ranks[0][key], ranks[1][key]), f'{tag}: ranks differ at {key}'
             diff = float((ranks[0][key].double() - value.double()).abs().max())
-            assert diff < 1e-6, f'{name}: DDP and single process differ at {key} by {diff}'
+            assert diff < 1e-6, f'{tag}: DDP and single process differ at {key} by {diff}'
