@@ -1,9 +1,9 @@
 """Two gloo processes on CPU train exactly like one process fed the same global batch.
 
-The processes are started with ``torch.multiprocessing.start_processes`` (``mp.spawn``'s
-engine) with the ``forkserver`` method: a clean server imports the stack once (it takes
-several seconds on a loaded 2-core box) and forks both ranks from it; a plain ``fork`` of the
-pytest process can inherit thread pools and hang. A deadline turns a hang into a failure.
+The processes are started with ``torch.multiprocessing.start_processes`` and the ``spawn``
+method (a ``fork`` of the pytest process can inherit thread pools and hang). A deadline turns
+a hang into a failure, and each worker dumps its stack to ``stack_rank<r>.txt`` if it is
+still running after 150 s.
 """
 import os
 import socket
@@ -45,10 +45,14 @@ def _train(model, batches, wrapper_model=None):
 
 
 def _worker(rank, port, out_dir):
+    import faulthandler
+
     import torch.distributed as dist
 
     from mtlunder.engine import MultiTaskDDP
 
+    stack_file = open(os.path.join(out_dir, f'stack_rank{rank}.txt'), 'w')
+    faulthandler.dump_traceback_later(150, exit=True, file=stack_file)
     os.environ['MASTER_ADDR'] = '127.0.0.1'
     os.environ['MASTER_PORT'] = str(port)
     dist.init_process_group('gloo', rank=rank, world_size=WORLD)
@@ -63,14 +67,15 @@ def _worker(rank, port, out_dir):
             torch.save(state, os.path.join(out_dir, f'{tag}_rank{rank}.pth'))
     finally:
         dist.destroy_process_group()
+        faulthandler.cancel_dump_traceback_later()
+        stack_file.close()
 
 
 def test_two_process_gloo_equals_single_process(tmp_path):
     import torch.multiprocessing as mp
 
-    mp.get_context('forkserver').set_forkserver_preload([__name__])
     context = mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD,
-                                 join=False, start_method='forkserver')
+                                 join=False, start_method='spawn')
     deadline = time.monotonic() + 180
     while not context.join(timeout=2):
         if time.monotonic() > deadline:
