@@ -40,12 +40,16 @@ class MultiTaskDetector(BaseModel):
         train_cfg, test_cfg: forwarded to the ``'det'`` head.
         data_preprocessor: e.g. ``MultiTaskDataPreprocessor`` / ``DetDataPreprocessor``.
         init_cfg: mmengine init config.
+        balancer: a ``BALANCERS`` config (e.g. ``dict(type='MGDA')``); its tasks default to
+            the heads'. With a balancer, :meth:`train_step` is mtlunder's multi-task step
+            (``mtlunder.engine.multitask_train_step``; under DDP use the ``MultiTaskDDP``
+            wrapper); without one (EW), mmengine's standard step.
     """
 
     def __init__(self, backbone: dict, neck: dict, heads: Dict[str, dict],
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None, balancer: Optional[dict] = None):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -70,6 +74,19 @@ class MultiTaskDetector(BaseModel):
             if hasattr(head, 'set_input_norm'):
                 head.set_input_norm(mean, std, rgb)
         self._head_inputs: Optional[Tensor] = None
+        self.balancer = None
+        if balancer is not None:
+            from mtlunder.balancers import build_balancer
+
+            self.balancer = build_balancer(balancer, self.tasks)
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
+        """mmengine's step, or the balancer's multi-task step when a balancer is set."""
+        if self.balancer is None:
+            return super().train_step(data, optim_wrapper)
+        from mtlunder.engine import multitask_train_step
+
+        return multitask_train_step(self, data, optim_wrapper)
 
     def _input_norm(self) -> Tuple[List[float], List[float], bool]:
         """(mean, std, is_rgb) of the normalised inputs, from the data preprocessor.
