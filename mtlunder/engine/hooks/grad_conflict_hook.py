@@ -12,22 +12,20 @@ from mtlunder.registry import HOOKS
 
 def group_task_losses(losses: Dict[str, object],
                       tasks: Optional[Sequence[str]] = None) -> Dict[str, Tensor]:
-    """Sum a flat ``{'<task>.<name>': loss}`` dict into one scalar per task.
+    """One scalar per task from a flat ``{'<task>.<name>': loss}`` dict, with the training
+    step's semantics (:func:`mtlunder.engine.parse_task_losses`), restricted to ``tasks``
+    when given.
 
-    Only keys whose part after the dot contains ``'loss'`` count (as in mmdet's
-    ``parse_losses``); values may be tensors or lists of tensors. Keys without a dot and tasks
-    not in ``tasks`` (when given) are ignored.
+    Raises:
+        FloatingPointError: a task loss is NaN or inf (names the task).
     """
-    grouped: Dict[str, Tensor] = {}
-    for key, value in losses.items():
-        task, dot, name = key.partition('.')
-        if not dot or 'loss' not in name or (tasks is not None and task not in tasks):
-            continue
-        values = value if isinstance(value, (list, tuple)) else [value]
-        total = sum(v.sum() for v in values)
-        if not torch.isfinite(total):
-            raise FloatingPointError(f'GradConflictHook: loss {key!r} is not finite')
-        grouped[task] = grouped[task] + total if task in grouped else total
+    from mtlunder.engine.task_losses import parse_task_losses
+
+    grouped, _ = parse_task_losses(losses)
+    grouped = {t: v for t, v in grouped.items() if tasks is None or t in tasks}
+    for task, value in grouped.items():
+        if not torch.isfinite(value):
+            raise FloatingPointError(f'GradConflictHook: loss of task {task!r} is not finite')
     return grouped
 
 
