@@ -3,7 +3,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-import torch
 
 from mtlunder.utils import register_all_modules
 
@@ -16,13 +15,9 @@ def mtlunder_scope():
 
 
 @pytest.fixture(scope='module', autouse=True)
-def single_thread():
-    """One intra-op thread: the CI box has 2 cores shared by many jobs, and OpenMP threads
-    fighting for them make these tiny models 10-50x slower. Restored after each module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread_modules(single_thread):
+    """Every architecture test module runs with one thread (tests/conftest.py)."""
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

@@ -9,13 +9,7 @@ import torch
 from mtlunder.evaluation.metrics import CombinedScoreMetric, EnhancementMetric
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def numpy_psnr(a, b):

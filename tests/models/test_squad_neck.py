@@ -6,13 +6,7 @@ from mtlunder.models.layers import SquadBlock
 from mtlunder.models.necks import SquadNeck
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 @pytest.mark.parametrize('num_tasks,num_shared,c', [(1, 0, 8), (1, 2, 4), (2, 2, 4), (4, 2, 2)])

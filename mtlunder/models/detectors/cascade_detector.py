@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
-from .multitask_detector import MultiTaskDetector, _to_original
+from .multitask_detector import MultiTaskDetector, to_original_size
 
 
 @MODELS.register_module()
@@ -122,7 +122,7 @@ class CascadeEnhanceDetect(BaseModel):
         _, enhanced = self.enhance(batch_inputs)
         images = self.enh_head.to_unit_rgb(enhanced).clamp(0, 1)
         for sample, image in zip(batch_data_samples, images):
-            sample.pred_clean = PixelData(data=_to_original(image, sample.metainfo, rescale))
+            sample.pred_clean = PixelData(data=to_original_size(image, sample.metainfo, rescale))
         return self.detector.predict(enhanced, batch_data_samples, rescale=rescale)
 
     def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):

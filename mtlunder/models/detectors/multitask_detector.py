@@ -214,7 +214,7 @@ class MultiTaskDetector(BaseModel):
                 images = head.predict(feats[task], batch_inputs)
                 for sample, image in zip(batch_data_samples, images):
                     setattr(sample, head.pred_field,
-                            PixelData(data=_to_original(image, sample.metainfo, rescale)))
+                            PixelData(data=to_original_size(image, sample.metainfo, rescale)))
             else:
                 results = head.predict(feats[task], batch_data_samples, rescale=rescale)
                 for sample, result in zip(batch_data_samples, results):
@@ -264,7 +264,7 @@ def _reduce(value: Union[Tensor, Sequence[Tensor]]) -> Tensor:
     return sum(v.mean() for v in value)
 
 
-def _to_original(image: Tensor, meta: dict, rescale: bool) -> Tensor:
+def to_original_size(image: Tensor, meta: dict, rescale: bool) -> Tensor:
     """[3, Hpad, Wpad] -> valid region ``img_shape`` -> (``rescale``) ``ori_shape``."""
     h, w = meta.get('img_shape', image.shape[1:])[:2]
     image = image[:, :h, :w]
