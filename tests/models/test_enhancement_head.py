@@ -99,6 +99,29 @@ def test_samples_without_reference_are_skipped(head):
     assert head.loss(feats, inputs, [_sample(), _sample(), _sample()]) == {}
 
 
+def test_mixed_valid_sizes_average_the_per_sample_losses(head):
+    """Samples are batched per valid size; the result is still the mean of per-sample losses."""
+    inputs = torch.randn(3, 3, 32, 32)
+    feats = _feats(3)
+    refs = [torch.randn(3, 32, 32) for _ in range(3)]
+    shapes = [(20, 28), (32, 16), (20, 28)]
+    batched = head.loss(feats, inputs, [_sample(r, s) for r, s in zip(refs, shapes)])
+    for key in batched:
+        singles = [head.loss([f[i:i + 1] for f in feats], inputs[i:i + 1],
+                             [_sample(refs[i], shapes[i])])[key] for i in range(3)]
+        torch.testing.assert_close(batched[key], sum(singles) / 3)
+
+
+def test_gradients_reach_every_parameter_and_the_features(head):
+    feats = [f.requires_grad_() for f in _feats(2)]
+    losses = head.loss(feats, torch.randn(2, 3, 32, 32),
+                       [_sample(torch.randn(3, 32, 32)) for _ in range(2)])
+    sum(losses.values()).backward()
+    for name, param in head.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert all(f.grad.abs().sum() > 0 for f in feats)
+
+
 def test_charbonnier_loss_and_bad_reference(head):
     from mtlunder.models.heads import EnhancementHead
 

@@ -1,4 +1,4 @@
-"""Light image-enhancement head: low-resolution local colour transform + full-res refinement."""
+"""Light image-enhancement head: low-resolution local colour transform + full-res detail."""
 from typing import Dict, List, Sequence, Union
 
 import torch
@@ -17,14 +17,16 @@ class EnhancementHead(BaseModule):
     The pyramid levels are each projected by a 1x1 conv to ``channels``, upsampled
     (bilinear) to the finest level and summed; a 3x3 conv fuses the sum with the input
     average-pooled to that resolution (global colour cast). A 1x1 conv predicts, per
-    low-resolution pixel and channel, a gain ``g`` and an offset ``b``; upsampled bilinearly
-    to the input size they give ``y = x + g * x + b`` at full resolution (the per-channel
-    affine that inverts the formation model ``I = J t + B (1 - t)``), and one 3x3 conv on
-    ``cat(x, y)`` refines it: ``y += refine(cat(x, y))``. Both last convs start near zero
-    (normal, std ``init_std``, zero bias): the output starts close to the input, yet
-    gradients reach the shared features from the first step (exact zeros would cut them,
-    which stalls gradient-based balancers such as MGDA). Only the 3x3 refinement runs at
-    full resolution, so the head is cheap.
+    low-resolution pixel and channel, a gain ``g``, an offset ``b`` and a detail gain ``s``;
+    upsampled bilinearly to the input size they give, at full resolution,
+    ``y = x + g * x + b + s * detail(x)``: the per-channel affine inverts the formation model
+    ``I = J t + B (1 - t)`` (``t`` and ``B`` vary slowly), and ``detail`` (a learned 3x3
+    conv of the input) adds edges and denoising whose strength ``s`` follows the local
+    transmission. The 1x1 coefficient conv starts near zero (normal, std ``init_std``, zero
+    bias), so the output starts close to the input, yet gradients reach the shared features
+    from the first step (exact zeros would cut them, which stalls gradient-based balancers
+    such as MGDA). Only ``detail``, which needs no input gradient, and elementwise ops run at
+    full resolution, so the head is cheap to train.
 
     Losses are computed on de-normalised [0, 1] RGB images, per sample inside its valid
     region ``img_shape`` (padding ignored), only for samples with ``gt_clean``, and averaged
@@ -39,7 +41,7 @@ class EnhancementHead(BaseModule):
         loss_pixel: per-pixel loss config (``ImageL1Loss`` or ``CharbonnierLoss``).
         loss_ssim: SSIM loss config (``SSIMLoss``), or None.
         norm_cfg, act_cfg: of the low-resolution convs.
-        init_std: std of the last convs' initial weights.
+        init_std: std of the coefficient conv's initial weights.
     """
 
     #: the detector passes the normalised batch inputs to this head
@@ -58,24 +60,23 @@ class EnhancementHead(BaseModule):
             ConvModule(c, channels, 1, norm_cfg=norm_cfg, act_cfg=None) for c in in_channels)
         self.fuse_conv = ConvModule(channels + 3, channels, 3, padding=1, norm_cfg=norm_cfg,
                                     act_cfg=act_cfg)
-        self.coeff_conv = nn.Conv2d(channels, 6, 1)
-        self.refine = nn.Conv2d(6, 3, 3, padding=1)
+        self.coeff_conv = nn.Conv2d(channels, 9, 1)
+        self.detail = nn.Conv2d(3, 3, 3, padding=1)
         self.losses = nn.ModuleList(
             MODELS.build(cfg) for cfg in (loss_pixel, loss_ssim) if cfg is not None)
         self.register_buffer('mean', torch.zeros(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.ones(1, 3, 1, 1), persistent=False)
         self.rgb = True
         self.init_std = init_std
-        self._init_last_convs()
+        self._init_coeff_conv()
 
-    def _init_last_convs(self) -> None:
-        for conv in (self.coeff_conv, self.refine):
-            nn.init.normal_(conv.weight, std=self.init_std)
-            nn.init.zeros_(conv.bias)
+    def _init_coeff_conv(self) -> None:
+        nn.init.normal_(self.coeff_conv.weight, std=self.init_std)
+        nn.init.zeros_(self.coeff_conv.bias)
 
     def init_weights(self) -> None:
         super().init_weights()
-        self._init_last_convs()
+        self._init_coeff_conv()
 
     def set_input_norm(self, mean: Sequence[float], std: Sequence[float], rgb: bool) -> None:
         """Normalisation of the inputs: ``x_norm = (x - mean) / std`` in 0-255 units.
@@ -108,8 +109,8 @@ class EnhancementHead(BaseModule):
         x = self.fuse_conv(torch.cat([x, F.adaptive_avg_pool2d(inputs, size)], dim=1))
         coeffs = F.interpolate(self.coeff_conv(x), size=inputs.shape[2:], mode='bilinear',
                                align_corners=False)
-        y = inputs + coeffs[:, :3] * inputs + coeffs[:, 3:]
-        return y + self.refine(torch.cat([inputs, y], dim=1))
+        gain, offset, detail_gain = coeffs.split(3, dim=1)
+        return inputs + gain * inputs + offset + detail_gain * self.detail(inputs)
 
     def predict(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
         """Enhanced images [B, 3, H, W], RGB in [0, 1] (padded size, like ``inputs``)."""
@@ -130,7 +131,8 @@ class EnhancementHead(BaseModule):
             feats = [f.index_select(0, index) for f in feats]
             inputs = inputs.index_select(0, index)
         pred = self.to_unit_rgb(self(feats, inputs))
-        sums: List[Tensor] = [pred.new_zeros(()) for _ in self.losses]
+        rows_of_shape: Dict[tuple, List[int]] = {}  # valid (h, w) -> rows of that size
+        targets: List[Tensor] = []
         for row, i in enumerate(keep):
             sample = batch_data_samples[i]
             h, w = sample.metainfo.get('img_shape', inputs.shape[2:])[:2]
@@ -141,7 +143,14 @@ class EnhancementHead(BaseModule):
                                  f'[3, >={h}, >={w}] (valid region img_shape)')
             if not torch.isfinite(ref[:, :h, :w]).all():
                 raise ValueError(f'gt_clean of {name} contains NaN or inf')
-            target = self.to_unit_rgb(ref[None, :, :h, :w].to(pred))
+            rows_of_shape.setdefault((h, w), []).append(row)
+            targets.append(ref[:, :h, :w])
+        # one call per valid size: each loss is a mean over its samples, so a group's loss
+        # times its size sums the per-sample losses
+        sums: List[Tensor] = [pred.new_zeros(()) for _ in self.losses]
+        for (h, w), rows in rows_of_shape.items():
+            group_pred = pred[rows, :, :h, :w] if len(rows) < len(keep) else pred[:, :, :h, :w]
+            target = self.to_unit_rgb(torch.stack([targets[r] for r in rows]).to(pred))
             for k, loss in enumerate(self.losses):
-                sums[k] = sums[k] + loss(pred[row:row + 1, :, :h, :w], target)
+                sums[k] = sums[k] + len(rows) * loss(group_pred, target)
         return {loss.loss_name: s / len(keep) for loss, s in zip(self.losses, sums)}
