@@ -103,7 +103,27 @@ def test_report_states_budget_and_joint_vs_cascade_ratio(load_tool):
                                 ['MultiTaskDetector', 'CascadeEnhanceDetect'], args, 'CMD',
                                 'MACHINE', 'DATE')
     assert 'Short budget: 9 iterations' in doc and 'CMD' in doc and 'MACHINE' in doc
-    assert '**3.00x**' in doc and 'meets the 1.5x target' in doc
+    assert '**3.000x**' in doc and 'meets the 1.5x target' in doc
     table = [line for line in doc.splitlines() if line.startswith('| cascade')]
     assert len(table) == 1 and '| 2.50 |' in table[0] and '| 0.33 |' in table[0]
     assert '`cascade`: tools/train.py exited with 1' in doc
+
+
+def test_finished_runs_are_read_back_only_for_the_identical_config(tmp_path, load_tool):
+    compare = load_tool('compare_architectures')
+    cfg = compare.short_budget_cfg(Config.fromfile(str(SINGLE['enh'])), 7, 3, 0, None)
+    work_dir = tmp_path / 'single-enh'
+    assert compare.finished_run(cfg, 'single-enh', str(work_dir)) is None
+    scalars = work_dir / '20260101_000000' / 'vis_data' / 'scalars.json'
+    scalars.parent.mkdir(parents=True)
+    scalars.write_text(json.dumps({'step': 7, 'enh/psnr': 21.5, 'enh/ssim': 0.81}) + '\n')
+    cfg.dump(str(work_dir / 'single-enh_short.py'))
+    res = compare.finished_run(cfg, 'single-enh', str(work_dir))
+    assert res == dict(psnr=21.5, ssim=0.81, reused=True)
+    longer = compare.short_budget_cfg(Config.fromfile(str(SINGLE['enh'])), 8, 3, 0, None)
+    assert compare.finished_run(longer, 'single-enh', str(work_dir)) is None
+    args = compare.parse_args(['a.py', '--reuse-runs'])
+    rows = [dict(tasks=('enh', ), params=3e6, flops=1e9, train_s=0.2, images_per_s=12.0)]
+    doc = compare.format_report(['single-enh'], rows, [res], ['MultiTaskDetector'], args,
+                                'CMD', 'MACHINE', 'DATE')
+    assert '(`--reuse-runs`): `single-enh`' in doc and '| 21.50 | 0.8100 |' in doc

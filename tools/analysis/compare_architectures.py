@@ -2,7 +2,7 @@
 
 ``python tools/analysis/compare_architectures.py [CONFIG ...] [--iters N] [--batch-size B]
 [--num-threads T] [--conflict-interval K] [--shape H W] [--bench-batch-size B]
-[--bench-repeats R] [--work-dir DIR] [--out FILE.md] [--cfg-options ...]``
+[--bench-repeats R] [--work-dir DIR] [--out FILE.md] [--reuse-runs] [--cfg-options ...]``
 
 For every config (default: the joint squad demo, ETR, shared FPN, per-task FPN, single-task
 detector, single-task enhancer, enhance-then-detect cascade):
@@ -11,7 +11,9 @@ detector, single-task enhancer, enhance-then-detect cascade):
    fifth, batch ``--batch-size``, seed 0) with ``tools/train.py`` in a subprocess, then
    evaluate on the val split once (the config's evaluator: COCO mAP, mAP@0.5, PSNR, SSIM);
    multi-task models get ``GradConflictHook(interval=--conflict-interval)``, and the mean of
-   the logged ``conflict/cos_det_enh`` is reported;
+   the logged ``conflict/cos_det_enh`` is reported; with ``--reuse-runs``, a config whose
+   work dir holds a finished run of the identical short config is not trained again (its
+   metrics are read back), so the speed columns can be re-measured on a quieter machine;
 2. count parameters and FLOPs (``get_flops.complexity``, one ``--shape`` image);
 3. time the training step and inference throughput of all configs in one process,
    interleaved (``benchmark_speed.time_interleaved``, random ``--shape`` input), so the
@@ -151,6 +153,30 @@ def train_and_evaluate(cfg, name: str, work_dir: str, num_threads: int) -> Dict[
     return dict(summarise_run(read_scalars(runs[-1])), train_wall_s=wall)
 
 
+def finished_run(cfg, name: str, work_dir: str) -> Optional[Dict[str, object]]:
+    """Metrics of an earlier run of exactly ``cfg`` in ``work_dir``, or None.
+
+    The run counts when ``work_dir/{name}_short.py`` (the config :func:`train_and_evaluate`
+    dumped, with the ``launcher`` and ``work_dir`` the runner adds) holds the settings of
+    ``cfg`` and its last ``scalars.json`` holds evaluator metrics.
+    """
+    from mmengine.config import Config
+
+    cfg_path = osp.join(work_dir, f'{name}_short.py')
+    if not osp.isfile(cfg_path):
+        return None
+    dumped = Config.fromfile(cfg_path).to_dict()
+    for key in ('launcher', 'work_dir'):
+        dumped.pop(key, None)
+    if dumped != Config.fromstring(cfg.pretty_text, '.py').to_dict():
+        return None
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    summary = summarise_run(read_scalars(runs[-1])) if runs else {}
+    if not set(summary) & set(METRIC_KEYS):
+        return None
+    return dict(summary, reused=True)
+
+
 def measure(cfgs: Sequence, shape: Sequence[int], batch_size: int, warmup: int,
             repeats: int) -> List[Dict[str, object]]:
     """Params, FLOPs (one image), train-step time and inference img/s of every config.
@@ -208,7 +234,7 @@ def speed_ratios(names: Sequence[str], rows: Sequence[dict],
             ratio = rows[0]['images_per_s'] / row['images_per_s']
             verdict = 'meets' if ratio >= 1.5 else 'misses'
             lines.append(f'- Inference speed, `{names[0]}` (joint) vs `{name}` (cascade), same '
-                         f'input size, same run: **{ratio:.2f}x** '
+                         f'input size, same run: **{ratio:.3f}x** '
                          f'({rows[0]["images_per_s"]:.2f} vs {row["images_per_s"]:.2f} img/s; '
                          f'{verdict} the 1.5x target).')
     return lines
@@ -248,6 +274,10 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         'train step (ms) | x first | infer (img/s) | x first | cos(det, enh) |',
         '|' + '---|' * 13,
     ]
+    reused = [f'`{n}`' for n, r in zip(names, results) if r.get('reused')]
+    if reused:
+        lines[-3:-3] = [f'- Runs read back from an earlier invocation with identical short '
+                        f'configs (`--reuse-runs`): {", ".join(reused)}.']
     no_dets = False
     for name, row, res in zip(names, rows, results):
         res = dict(res)
@@ -279,8 +309,8 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
     return '\n'.join(lines) + '\n'
 
 
-def machine_note(num_threads: int) -> str:
-    """CPU model, core count, torch version and threads used."""
+def machine_note(num_threads: int, load: float) -> str:
+    """CPU model, core count, 1-minute ``load`` average, torch version and threads used."""
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -291,7 +321,8 @@ def machine_note(num_threads: int) -> str:
     except (OSError, StopIteration):
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU used'
-    return (f'{cpu}, {os.cpu_count()} logical CPUs (shared with other jobs), {gpu}; '
+    return (f'{cpu}, {os.cpu_count()} logical CPUs (load average {load:.2f} when the timing '
+            f'started), {gpu}; '
             f'torch {torch.__version__}, {num_threads} intra-op thread(s); Python '
             f'{platform.python_version()}')
 
@@ -324,6 +355,9 @@ def parse_args(argv=None):
     parser.add_argument('--bench-repeats', type=int, default=5)
     parser.add_argument('--work-dir', default='work_dirs/compare_architectures')
     parser.add_argument('--out', default='docs/architecture_comparison.md')
+    parser.add_argument('--reuse-runs', action='store_true',
+                        help='read back finished runs of identical short configs from the '
+                        'work dir instead of training them again')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every config, key=value')
     args = parser.parse_args(argv)
@@ -355,18 +389,25 @@ def main() -> None:
         tasks = set(getattr(MODELS.build(cfg.model), 'tasks', ()))
         interval = args.conflict_interval if {'det', 'enh'} <= tasks else None
         short = short_budget_cfg(cfg, args.iters, args.batch_size, args.num_workers, interval)
-        print(f'[{i + 1}/{len(names)}] training {name} for {args.iters} iterations ...',
-              flush=True)
-        res = train_and_evaluate(short, name, osp.join(args.work_dir, name), args.num_threads)
+        work_dir = osp.join(args.work_dir, name)
+        res = finished_run(short, name, work_dir) if args.reuse_runs else None
+        if res is None:
+            print(f'[{i + 1}/{len(names)}] training {name} for {args.iters} iterations ...',
+                  flush=True)
+            res = train_and_evaluate(short, name, work_dir, args.num_threads)
+            status = f'{res.get("error") or "done"} ({res["train_wall_s"]:.0f} s)'
+        else:
+            status = f'[{i + 1}/{len(names)}] {name}: read back the finished run in {work_dir}'
         results.append(res)
-        print(f'    {res.get("error") or "done"} ({res["train_wall_s"]:.0f} s): ' + ', '.join(
+        print(f'  {status}: ' + ', '.join(
             f'{k} {v:.4g}' for k, v in res.items() if isinstance(v, float)), flush=True)
     print('measuring parameters, FLOPs and speed of all configs in one run ...', flush=True)
+    load = os.getloadavg()[0]
     rows = measure(cfgs, args.shape, args.bench_batch_size, args.bench_warmup,
                    args.bench_repeats)
     report = format_report(
         names, rows, results, [c.model.type for c in cfgs], args, command,
-        machine_note(args.num_threads),
+        machine_note(args.num_threads, load),
         datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     write_atomic(args.out, report)

@@ -7,6 +7,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor, nn
 
+from mtlunder.models.data_preprocessors import denormalize
 from mtlunder.registry import MODELS
 
 
@@ -91,7 +92,7 @@ class EnhancementHead(BaseModule):
 
     def to_unit_rgb(self, x: Tensor) -> Tensor:
         """Normalised [B, 3, H, W] -> [0, 1]-scaled RGB (not clamped)."""
-        x = (x * self.std + self.mean) / 255.0
+        x = denormalize(x, self.mean.flatten(), self.std.flatten(), clamp=False)
         return x if self.rgb else x.flip(1)
 
     def forward(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
@@ -110,11 +111,13 @@ class EnhancementHead(BaseModule):
         coeffs = F.interpolate(self.coeff_conv(x), size=inputs.shape[2:], mode='bilinear',
                                align_corners=False)
         gain, offset, detail_gain = coeffs.split(3, dim=1)
-        return inputs + gain * inputs + offset + detail_gain * self.detail(inputs)
+        # x + gain * x + offset + detail_gain * detail(x), with fewer full-size temporaries
+        out = torch.addcmul(offset, gain, inputs).add_(inputs)
+        return out.addcmul_(detail_gain, self.detail(inputs))
 
     def predict(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
         """Enhanced images [B, 3, H, W], RGB in [0, 1] (padded size, like ``inputs``)."""
-        return self.to_unit_rgb(self(feats, inputs)).clamp(0, 1)
+        return self.to_unit_rgb(self(feats, inputs)).clamp_(0, 1)
 
     def loss(self, feats: Sequence[Tensor], inputs: Tensor,
              batch_data_samples: Sequence) -> Dict[str, Tensor]:
