@@ -22,12 +22,12 @@ class EnhancementHead(BaseModule):
     upsampled bilinearly to the input size they give, at full resolution,
     ``y = x + g * x + b + s * detail(x)``: the per-channel affine inverts the formation model
     ``I = J t + B (1 - t)`` (``t`` and ``B`` vary slowly), and ``detail`` (a learned 3x3
-    conv of the input) adds edges and denoising whose strength ``s`` follows the local
-    transmission. The 1x1 coefficient conv starts near zero (normal, std ``init_std``, zero
-    bias), so the output starts close to the input, yet gradients reach the shared features
-    from the first step (exact zeros would cut them, which stalls gradient-based balancers
-    such as MGDA). Only ``detail``, which needs no input gradient, and elementwise ops run at
-    full resolution, so the head is cheap to train.
+    conv of the input, default init) adds edges or denoising with a strength ``s`` that can
+    follow the local transmission. The 1x1 coefficient conv starts near zero (normal, std
+    ``init_std``, zero bias), so the output starts close to the input, yet gradients reach
+    the shared features from the first step (exact zeros would cut them, which stalls
+    gradient-based balancers such as MGDA). Only ``detail``, which needs no input gradient,
+    and elementwise ops run at full resolution, so the head is cheap to train.
 
     Losses are computed on de-normalised [0, 1] RGB images, per sample inside its valid
     region ``img_shape`` (padding ignored), only for samples with ``gt_clean``, and averaged
