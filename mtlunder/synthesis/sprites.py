@@ -56,6 +56,15 @@ def _fixed(points: np.ndarray, centre: float) -> np.ndarray:
     return np.round((points + centre) * (1 << _SUB)).astype(np.int32).reshape(-1, 1, 2)
 
 
+def _dots(rgb: np.ndarray, centres: np.ndarray, radius: float,
+          color: Tuple[float, float, float]) -> None:
+    """Paint filled antialiased discs of ``radius`` px (at least 0.8) at ``centres``
+    ([N, 1, 2] fixed-point, from :func:`_fixed`) into ``rgb`` in place."""
+    r = int(max(0.8, radius) * (1 << _SUB))
+    for p in centres[:, 0].tolist():
+        cv2.circle(rgb, p, r, color, -1, cv2.LINE_AA, _SUB)
+
+
 def _canvas(radius: float) -> Tuple[int, float, np.ndarray, np.ndarray]:
     size = int(np.ceil(2 * radius)) + 3
     return size, size / 2.0, np.zeros((size, size), np.uint8), np.zeros((size, size, 3),
@@ -102,9 +111,7 @@ def draw_holothurian(rng: np.random.Generator, cx: float, cy: float, scale: floa
     pale = tuple(float(v) for v in np.clip(base * rng.uniform(1.6, 2.4) + 0.05, 0, 1))
     k = rng.integers(2, len(mid) - 2, size=rng.integers(5, 12))
     dots = _fixed(mid[k] + rng.normal(0, width * 0.15, (len(k), 2)).astype(np.float32), c)
-    r = int(max(0.8, width * 0.06) * (1 << _SUB))
-    for p in dots[:, 0].tolist():
-        cv2.circle(rgb, p, r, pale, -1, cv2.LINE_AA, _SUB)
+    _dots(rgb, dots, width * 0.06, pale)
     rgb *= (mask > 0)[..., None]
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.5, cells=size / 5, shade=0.55)
 
@@ -181,9 +188,7 @@ def draw_starfish(rng: np.random.Generator, cx: float, cy: float, scale: float) 
     along = np.linspace(0.15, 0.8, 5)[None] * arm_len[:, None] * radius
     dots = _fixed(np.stack([np.cos(arms)[:, None] * along, np.sin(arms)[:, None] * along],
                            -1).reshape(-1, 2).astype(np.float32), c)
-    r = int(max(0.8, radius * 0.05) * (1 << _SUB))
-    for p in dots[:, 0].tolist():
-        cv2.circle(rgb, p, r, dot, -1, cv2.LINE_AA, _SUB)
+    _dots(rgb, dots, radius * 0.05, dot)
     rgb *= (mask > 0)[..., None]
     return _finish(rng, cx, cy, c, mask, rgb, texture=0.35, cells=size / 5, shade=0.45)
 
