@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 from typing import List
 
-from .detection import Box, ClassResolver, DetImage, clip_box
+from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
 from .io import DataError, checked_size, progress
 from .report import Report
 
@@ -90,7 +90,4 @@ def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolve
                 rec_boxes.append(box)
         key = str(Path(img['file_name']).with_suffix('').as_posix())
         records.append(DetImage(path, key, size[0], size[1], rec_boxes, labelled))
-    records.sort(key=lambda r: r.key)
-    report.count('images converted', sum(r.labelled for r in records))
-    report.count('boxes converted', sum(len(r.boxes) for r in records))
-    return records
+    return sorted_records(records, report)

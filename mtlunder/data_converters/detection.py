@@ -112,6 +112,15 @@ class ClassResolver:
         return list(self.classes) if self.classes is not None else sorted(self.seen)
 
 
+def sorted_records(records: List[DetImage], report: Report) -> List[DetImage]:
+    """``records`` sorted by key, with the converted image and box counts added to
+    ``report``: the common end of every format reader."""
+    records.sort(key=lambda r: r.key)
+    report.count('images converted', sum(r.labelled for r in records))
+    report.count('boxes converted', sum(len(r.boxes) for r in records))
+    return records
+
+
 def clip_box(box: Box, width: int, height: int, where: str, report: Report) -> Optional[Box]:
     """Clip a box to the image; report clipping, drop (and report) empty boxes."""
     x1, y1 = max(box.x, 0.0), max(box.y, 0.0)

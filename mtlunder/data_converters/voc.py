@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import List, Optional
 
-from .detection import Box, ClassResolver, DetImage, clip_box
+from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
 from .io import DataError, checked_size, is_image_file, progress
 from .report import Report
 
@@ -129,10 +129,7 @@ def read_voc_detection(root: Path, resolver: ClassResolver, report: Report,
             else:
                 report.add('missing_annotation', f'{path}: no annotation file in {ann_dir}; '
                            'excluded')
-    records.sort(key=lambda r: r.key)
-    report.count('images converted', sum(r.labelled for r in records))
-    report.count('boxes converted', sum(len(r.boxes) for r in records))
-    return records
+    return sorted_records(records, report)
 
 
 def image_key(root: Path, path: Path) -> str:

@@ -9,7 +9,7 @@ detection labels).
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .detection import Box, ClassResolver, DetImage, clip_box
+from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
 from .io import DataError, checked_size, copy_file, is_image_file, progress
 from .report import Report
 from .voc import image_key, unlabelled_record
@@ -104,10 +104,7 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
                         and 'labels' in p.relative_to(root).parts and p.suffix != '.txt'):
         report.add('not_annotation', f'{other}: not a txt label file in a labels folder; '
                    'ignored')
-    records.sort(key=lambda r: r.key)
-    report.count('images converted', sum(r.labelled for r in records))
-    report.count('boxes converted', sum(len(r.boxes) for r in records))
-    return records
+    return sorted_records(records, report)
 
 
 def write_yolo(coco: dict, image_root: Path, out_dir: Path, show_progress: bool = True) -> None:
