@@ -1,6 +1,7 @@
 """tools/analysis: complexity per component/task (get_flops) and the speed benchmark."""
 import sys
 
+import pytest
 import torch
 from torch import nn
 
@@ -97,7 +98,7 @@ def test_get_flops_cli_on_a_config(tmp_path, load_tool, monkeypatch, capsys):
     assert rows['total'] == f'{total / 1e6:.3f}'
 
 
-def test_time_interleaved_takes_round_robin_medians_after_warmup(load_tool, monkeypatch):
+def test_time_rounds_times_round_robin_after_warmup(load_tool, monkeypatch):
     bench = load_tool('benchmark_speed')
     clock, calls = {'t': 0.0}, []
     durations = {'a': iter([100.0, 5.0, 1.0, 3.0]), 'b': iter([50.0, 2.0, 4.0, 8.0])}
@@ -109,10 +110,23 @@ def test_time_interleaved_takes_round_robin_medians_after_warmup(load_tool, monk
         return call
 
     monkeypatch.setattr(bench.time, 'perf_counter', lambda: clock['t'])
-    medians = bench.time_interleaved([make('a'), make('b')], warmup=1, repeats=3,
-                                     device=torch.device('cpu'))
-    assert medians == [3.0, 4.0]  # the first call of each is the untimed warm-up
+    rounds = bench.time_rounds([make('a'), make('b')], warmup=1, repeats=3,
+                               device=torch.device('cpu'))
+    assert rounds == [[5.0, 1.0, 3.0], [2.0, 4.0, 8.0]]  # the first call of each: warm-up
     assert calls == ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']
+    row = bench.speed_row(6, rounds[1], rounds[0])
+    assert row['train_s'] == 3.0 and row['images_per_s'] == 6 / 4.0
+
+
+def test_paired_ratio_pairs_the_rounds(load_tool):
+    paired_ratio = load_tool('benchmark_speed').paired_ratio
+    # slow rounds (2, 5) scale both series alike: every ratio is 2
+    slow, fast = [2.0, 20.0, 2.5, 3.0, 30.0], [1.0, 10.0, 1.25, 1.5, 15.0]
+    assert paired_ratio(slow, fast) == (2.0, 2.0, 2.0)
+    assert paired_ratio([3.0, 1.0, 2.0, 4.0], [1.0] * 4) == (2.5, 1.75, 3.25)
+    assert paired_ratio([3.0], [2.0]) == (1.5, 1.5, 1.5)
+    with pytest.raises(ValueError, match='2 and 1 rounds'):
+        paired_ratio([1.0, 2.0], [1.0])
 
 
 def test_random_batch_labels_every_task(load_tool):

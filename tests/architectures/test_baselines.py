@@ -95,18 +95,31 @@ def test_run_summary_averages_the_logged_cosines(tmp_path, load_tool):
 
 def test_report_states_budget_and_joint_vs_cascade_ratio(load_tool):
     compare = load_tool('compare_architectures')
-    args = compare.parse_args(['a.py', 'b.py', '--iters', '9', '--bench-batch-size', '2'])
-    rows = [dict(tasks=('det', 'enh'), params=3e6, flops=1e9, train_s=0.2, images_per_s=12.0),
-            dict(tasks=('det', 'enh'), params=6e6, flops=2e9, train_s=0.5, images_per_s=4.0)]
+    bench = load_tool('benchmark_speed')
+    args = compare.parse_args(['a.py', 'b.py', '--iters', '9', '--bench-batch-size', '2',
+                               '--ratio-sizes', '512x512'])
+    # joint 2x faster per step except one round, cascade's step 2.5x longer
+    rows = [dict(tasks=('det', 'enh'), params=3e6, flops=1e9,
+                 **bench.speed_row(2, [0.1, 0.1, 0.2, 0.1], [0.2, 0.2, 0.2, 0.3])),
+            dict(tasks=('det', 'enh'), params=6e6, flops=2e9,
+                 **bench.speed_row(2, [0.3, 0.3, 0.3, 0.3], [0.5, 0.5, 0.5, 0.75]))]
+    extra = [dict(size='512x512', indices=[0, 1],
+                  rows=[bench.speed_row(2, [1.0, 1.0, 1.0]), bench.speed_row(2, [1.4] * 3)])]
     results = [dict(psnr=19.0, ssim=0.7, cos=0.1), dict(error='tools/train.py exited with 1')]
     doc = compare.format_report(['joint', 'cascade'], rows, results,
                                 ['MultiTaskDetector', 'CascadeEnhanceDetect'], args, 'CMD',
-                                'MACHINE', 'DATE')
+                                'MACHINE', 'DATE', extra)
     assert 'Short budget: 9 iterations' in doc and 'CMD' in doc and 'MACHINE' in doc
-    assert '**3.000x**' in doc and 'meets the 1.5x target' in doc
+    # per-round speed ratios 3, 3, 1.5, 3: median 3, quartiles 2.625 and 3
+    assert ('random 256x256 input, same run: **3.000x** (median of 4 per-round ratios, '
+            'interquartile range 2.625-3.000; median speeds 20.00 vs 6.67 img/s): meets the '
+            '1.5x target') in doc
+    assert 'random 512x512 input, same run: **1.400x**' in doc and 'misses the 1.5x' in doc
     table = [line for line in doc.splitlines() if line.startswith('| cascade')]
     assert len(table) == 1 and '| 2.50 |' in table[0] and '| 0.33 |' in table[0]
     assert '`cascade`: tools/train.py exited with 1' in doc
+    with pytest.raises(SystemExit):
+        compare.parse_args(['a.py', '--ratio-sizes', '512'])
 
 
 def test_finished_runs_are_read_back_only_for_the_identical_config(tmp_path, load_tool):
@@ -123,7 +136,8 @@ def test_finished_runs_are_read_back_only_for_the_identical_config(tmp_path, loa
     longer = compare.short_budget_cfg(Config.fromfile(str(SINGLE['enh'])), 8, 3, 0, None)
     assert compare.finished_run(longer, 'single-enh', str(work_dir)) is None
     args = compare.parse_args(['a.py', '--reuse-runs'])
-    rows = [dict(tasks=('enh', ), params=3e6, flops=1e9, train_s=0.2, images_per_s=12.0)]
+    rows = [dict(tasks=('enh', ), params=3e6, flops=1e9,
+                 **load_tool('benchmark_speed').speed_row(3, [0.25], [0.2]))]
     doc = compare.format_report(['single-enh'], rows, [res], ['MultiTaskDetector'], args,
                                 'CMD', 'MACHINE', 'DATE')
     assert '(`--reuse-runs`): `single-enh`' in doc and '| 21.50 | 0.8100 |' in doc

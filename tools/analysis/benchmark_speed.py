@@ -10,26 +10,28 @@ with random labels for every task of the model, or the first batch of the config
 backward, optimizer step) and ``model.test_step`` under ``torch.no_grad`` in eval mode:
 ``warmup`` untimed calls each, then ``repeats`` rounds that time every config once
 (round-robin, CUDA synchronised), median per config. All configs are measured by the same
-process on the same input size and interleaved, so their ratios are meaningful even on a
-busy machine; absolute numbers depend on the machine.
+process on the same input size and interleaved; the ``x first`` columns are medians of the
+per-round ratios to the first config (:func:`paired_ratio`), so a slow spell of a busy
+machine cancels out of them; absolute numbers depend on the machine.
 """
 import argparse
 import logging
 import os.path as osp
 import statistics
 import time
-from typing import Callable, List, Sequence
+from typing import Callable, List, Sequence, Tuple
 
 import torch
 from torch import nn
 
 
-def time_interleaved(fns: Sequence[Callable[[], object]], warmup: int, repeats: int,
-                     device: torch.device, progress=None) -> List[float]:
-    """Median wall time (s) of each ``fn()``, timed round-robin after ``warmup`` calls each.
+def time_rounds(fns: Sequence[Callable[[], object]], warmup: int, repeats: int,
+                device: torch.device, progress=None) -> List[List[float]]:
+    """Wall times (s) ``[function][round]`` of each ``fn()``, timed round-robin after
+    ``warmup`` calls each.
 
     Round ``r`` times ``fns[0]``, ``fns[1]``, ... once each, so a slow spell of a shared
-    machine hits every function alike and the ratios stay meaningful.
+    machine hits every function alike and the per-round ratios stay meaningful.
     """
     def sync():
         if device.type == 'cuda':
@@ -48,7 +50,25 @@ def time_interleaved(fns: Sequence[Callable[[], object]], warmup: int, repeats: 
             times[i].append(time.perf_counter() - start)
             if progress is not None:
                 progress.update()
-    return [statistics.median(t) for t in times]
+    return times
+
+
+def paired_ratio(numerator: Sequence[float],
+                 denominator: Sequence[float]) -> Tuple[float, float, float]:
+    """(median, first quartile, third quartile) of ``numerator[r] / denominator[r]``.
+
+    Ratios of the times of one round are paired: both were measured within seconds of each
+    other, so a slow spell of the machine cancels out of each ratio (the ratio of two
+    medians does not pair them). Quartiles: ``statistics.quantiles(method='inclusive')``.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError(f'paired_ratio needs two equally long, non-empty series, got '
+                         f'{len(numerator)} and {len(denominator)} rounds')
+    ratios = [a / b for a, b in zip(numerator, denominator)]
+    if len(ratios) == 1:
+        return ratios[0], ratios[0], ratios[0]
+    q1, median, q3 = statistics.quantiles(ratios, n=4, method='inclusive')
+    return median, q1, q3
 
 
 def num_classes_of(model: nn.Module, default: int = 4) -> int:
@@ -145,11 +165,23 @@ def infer_step_fn(run: dict) -> Callable[[], object]:
     return step
 
 
+def speed_row(batch_size: int, infer_rounds: Sequence[float],
+              train_rounds: Sequence[float] = ()) -> dict:
+    """Per-round times (s) and their medians: ``images_per_s`` and (with ``train_rounds``)
+    ``train_s`` (s/step)."""
+    row = dict(infer_rounds=list(infer_rounds),
+               images_per_s=batch_size / statistics.median(infer_rounds))
+    if train_rounds:
+        row.update(train_rounds=list(train_rounds), train_s=statistics.median(train_rounds))
+    return row
+
+
 def format_table(rows: List[dict], args, device: torch.device) -> str:
-    """Table with one row per config; ratios relative to the first config."""
+    """Table with one row per config (see :func:`speed_row`); ratios to the first config:
+    median of the per-round ratios of step time (train) and of speed (infer)."""
     head = (f'Input: {args.input}, batch {args.batch_size}, device {device} '
             f'({torch.get_num_threads()} CPU threads), warm-up {args.warmup}, median of '
-            f'{args.repeats}\n'
+            f'{args.repeats} rounds\n'
             '| config                                   | tasks        | input HxW | params (M) | '
             'train step (ms) | x first | infer (img/s) | x first |\n'
             '|' + '|'.join('-' * n for n in (42, 14, 11, 12, 17, 9, 15, 9)) + '|')
@@ -157,11 +189,13 @@ def format_table(rows: List[dict], args, device: torch.device) -> str:
     base = rows[0]
     for r in rows:
         name = osp.splitext(osp.basename(r['config']))[0][:40]
+        train_x = paired_ratio(r['train_rounds'], base['train_rounds'])[0]
+        infer_x = paired_ratio(base['infer_rounds'], r['infer_rounds'])[0]
         lines.append(
             f"| {name:<40} | {','.join(r['tasks']):<12} | {r['input']:>9} | "
             f"{r['params'] / 1e6:>10.3f}"
-            f" | {r['train_s'] * 1e3:>15.1f} | {r['train_s'] / base['train_s']:>7.2f}"
-            f" | {r['images_per_s']:>13.2f} | {r['images_per_s'] / base['images_per_s']:>7.2f} |")
+            f" | {r['train_s'] * 1e3:>15.1f} | {train_x:>7.2f}"
+            f" | {r['images_per_s']:>13.2f} | {infer_x:>7.2f} |")
     return '\n'.join(lines)
 
 
@@ -200,13 +234,13 @@ def main() -> None:
             cfg.merge_from_dict(args.cfg_options)
         runs.append(prepare(cfg, args, device))
     progress = ProgressBar(2 * args.repeats * len(runs))
-    train_s = time_interleaved([train_step_fn(r) for r in runs], args.warmup, args.repeats,
-                               device, progress)
-    test_s = time_interleaved([infer_step_fn(r) for r in runs], args.warmup, args.repeats,
-                              device, progress)
-    rows = [dict(config=path, tasks=r['tasks'], params=r['params'], train_s=tr,
+    train_s = time_rounds([train_step_fn(r) for r in runs], args.warmup, args.repeats, device,
+                          progress)
+    test_s = time_rounds([infer_step_fn(r) for r in runs], args.warmup, args.repeats, device,
+                         progress)
+    rows = [dict(config=path, tasks=r['tasks'], params=r['params'],
                  input='x'.join(map(str, r['data']['inputs'][0].shape[-2:])),
-                 images_per_s=len(r['data']['inputs']) / te)
+                 **speed_row(len(r['data']['inputs']), te, tr))
             for path, r, tr, te in zip(args.configs, runs, train_s, test_s)]
     print()
     print(format_table(rows, args, device))

@@ -2,7 +2,8 @@
 
 ``python tools/analysis/compare_architectures.py [CONFIG ...] [--iters N] [--batch-size B]
 [--num-threads T] [--conflict-interval K] [--shape H W] [--bench-batch-size B]
-[--bench-repeats R] [--work-dir DIR] [--out FILE.md] [--reuse-runs] [--cfg-options ...]``
+[--bench-repeats R] [--ratio-sizes HxW ...] [--work-dir DIR] [--out FILE.md] [--reuse-runs]
+[--cfg-options ...]``
 
 For every config (default: the joint squad demo, ETR, shared FPN, per-task FPN, single-task
 detector, single-task enhancer, enhance-then-detect cascade):
@@ -16,8 +17,10 @@ detector, single-task enhancer, enhance-then-detect cascade):
    metrics are read back), so the speed columns can be re-measured on a quieter machine;
 2. count parameters and FLOPs (``get_flops.complexity``, one ``--shape`` image);
 3. time the training step and inference throughput of all configs in one process,
-   interleaved (``benchmark_speed.time_interleaved``, random ``--shape`` input), so the
-   ratios between configs are meaningful.
+   interleaved (``benchmark_speed.time_rounds``, random ``--shape`` input); ratios are
+   medians of per-round ratios (``benchmark_speed.paired_ratio``), so a slow spell of the
+   machine cancels out of them. With ``--ratio-sizes``, the inference of the first config
+   and of each cascade is also timed at other input sizes.
 
 The Markdown report (``--out``, default ``docs/architecture_comparison.md``) holds the table,
 the exact command, the date, the machine and the short-budget disclaimer. Subprocesses and
@@ -207,13 +210,13 @@ def measure(cfgs: Sequence, shape: Sequence[int], batch_size: int, warmup: int,
     from mmengine.utils import ProgressBar
 
     progress = ProgressBar(2 * repeats * len(runs))
-    train_s = bench.time_interleaved([bench.train_step_fn(r) for r in runs], warmup, repeats,
-                                     device, progress)
-    test_s = bench.time_interleaved([bench.infer_step_fn(r) for r in runs], warmup, repeats,
-                                    device, progress)
+    train_s = bench.time_rounds([bench.train_step_fn(r) for r in runs], warmup, repeats,
+                                device, progress)
+    test_s = bench.time_rounds([bench.infer_step_fn(r) for r in runs], warmup, repeats, device,
+                               progress)
     print()
     for row, tr, te in zip(rows, train_s, test_s):
-        row.update(train_s=tr, images_per_s=batch_size / te)
+        row.update(bench.speed_row(batch_size, te, tr))
     return rows
 
 
@@ -225,25 +228,74 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
-def speed_ratios(names: Sequence[str], rows: Sequence[dict],
-                 model_types: Sequence[str]) -> List[str]:
-    """Inference-speed ratio of the first config to every ``CascadeEnhanceDetect`` config."""
-    lines = []
-    for name, row, kind in zip(names, rows, model_types):
-        if kind == 'CascadeEnhanceDetect':
-            ratio = rows[0]['images_per_s'] / row['images_per_s']
-            verdict = 'meets' if ratio >= 1.5 else 'misses'
-            lines.append(f'- Inference speed, `{names[0]}` (joint) vs `{name}` (cascade), same '
-                         f'input size, same run: **{ratio:.3f}x** '
-                         f'({rows[0]["images_per_s"]:.2f} vs {row["images_per_s"]:.2f} img/s; '
-                         f'{verdict} the 1.5x target).')
+def ratio_line(joint: str, cascade: str, size: str, joint_row: dict, cascade_row: dict) -> str:
+    """Verdict on the 1.5x inference target from one run's paired per-round times."""
+    bench = _analysis_module('benchmark_speed')
+    ratio, q1, q3 = bench.paired_ratio(cascade_row['infer_rounds'], joint_row['infer_rounds'])
+    verdict = 'meets' if ratio >= 1.5 else 'misses'
+    return (f'- Inference speed, `{joint}` (joint) vs `{cascade}` (cascade), {size}, same run: '
+            f'**{ratio:.3f}x** (median of {len(joint_row["infer_rounds"])} per-round ratios, '
+            f'interquartile range {q1:.3f}-{q3:.3f}; median speeds '
+            f'{joint_row["images_per_s"]:.2f} vs {cascade_row["images_per_s"]:.2f} img/s): '
+            f'{verdict} the 1.5x target.')
+
+
+def speed_ratios(names: Sequence[str], rows: Sequence[dict], model_types: Sequence[str],
+                 size: str, extra: Sequence[dict] = ()) -> List[str]:
+    """Inference-speed ratio of the first config to every ``CascadeEnhanceDetect`` config,
+    at the table's ``size`` and at each size of ``extra`` (:func:`measure_ratio_sizes`)."""
+    lines = [ratio_line(names[0], name, size, rows[0], row)
+             for name, row, kind in zip(names, rows, model_types)
+             if kind == 'CascadeEnhanceDetect']
+    for entry in extra:
+        lines += [ratio_line(names[0], names[i], f'random {entry["size"]} input', entry['rows'][0],
+                             row) for i, row in zip(entry['indices'][1:], entry['rows'][1:])]
     return lines
+
+
+def measure_ratio_sizes(cfgs: Sequence, model_types: Sequence[str], sizes: Sequence[str],
+                        batch_size: int, warmup: int,
+                        repeats: int) -> List[Dict[str, object]]:
+    """Inference of the first config and the cascades, timed round-robin at other sizes.
+
+    Returns one ``dict(size='HxW', indices=[0, i, ...], rows=[speed_row, ...])`` per size.
+    """
+    import torch
+    from mmengine.utils import ProgressBar
+
+    bench = _analysis_module('benchmark_speed')
+    indices = [0] + [i for i, kind in enumerate(model_types)
+                     if i > 0 and kind == 'CascadeEnhanceDetect']
+    out = []
+    for size in sizes:
+        shape = parse_size(size)
+        args = SimpleNamespace(input='random', batch_size=batch_size, shape=shape)
+        runs = [bench.prepare(cfgs[i], args, torch.device('cpu')) for i in indices]
+        print(f'inference at {size}:', flush=True)
+        test_s = bench.time_rounds([bench.infer_step_fn(r) for r in runs], warmup, repeats,
+                                   torch.device('cpu'), ProgressBar(repeats * len(runs)))
+        print()
+        out.append(dict(size=size, indices=indices,
+                        rows=[bench.speed_row(batch_size, te) for te in test_s]))
+    return out
+
+
+def parse_size(size: str) -> List[int]:
+    """``'512x384'`` -> ``[512, 384]`` (height, width)."""
+    try:
+        h, w = (int(v) for v in size.lower().split('x'))
+    except ValueError:
+        raise ValueError(f'input size {size!r} is not HxW, e.g. 512x512') from None
+    if h < 32 or w < 32:
+        raise ValueError(f'input size {size!r} is smaller than 32x32')
+    return [h, w]
 
 
 def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[dict],
                   model_types: Sequence[str], args, command: str, machine: str,
-                  date: str) -> str:
-    """The Markdown document written to ``--out``."""
+                  date: str, extra: Sequence[dict] = ()) -> str:
+    """The Markdown document written to ``--out``; ``extra``: :func:`measure_ratio_sizes`."""
+    bench = _analysis_module('benchmark_speed')
     base = rows[0]
     lines = [
         '# Architecture comparison (generated)',
@@ -265,7 +317,8 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         f'- Speed: random {args.shape[0]}x{args.shape[1]} input, batch {args.bench_batch_size}, '
         f'{args.num_threads} CPU thread(s), median of {args.bench_repeats} interleaved rounds '
         f'after {args.bench_warmup} warm-up call(s) (`benchmark_speed`); train step = forward '
-        '+ backward + optimizer step; ratios relative to the first row.',
+        '+ backward + optimizer step; `x first`: median over the rounds of the ratio to the '
+        'first row in the same round (step time for train, speed for infer).',
         f'- cos(det, enh): mean of `{CONFLICT_KEY}` logged by `GradConflictHook` every '
         f'{args.conflict_interval} iterations (cosine of the two tasks\' gradients on the '
         'shared parameters; for the cascade, the enhancer). n/a for single-task models.',
@@ -289,8 +342,9 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
             f"{row['flops'] / 1e9:.3f} | {_fmt(res.get('mAP'), '.3f')} | "
             f"{_fmt(res.get('mAP50'), '.3f')} | {_fmt(res.get('psnr'), '.2f')} | "
             f"{_fmt(res.get('ssim'), '.4f')} | {row['train_s'] * 1e3:.1f} | "
-            f"{row['train_s'] / base['train_s']:.2f} | {row['images_per_s']:.2f} | "
-            f"{row['images_per_s'] / base['images_per_s']:.2f} | "
+            f"{bench.paired_ratio(row['train_rounds'], base['train_rounds'])[0]:.2f} | "
+            f"{row['images_per_s']:.2f} | "
+            f"{bench.paired_ratio(base['infer_rounds'], row['infer_rounds'])[0]:.2f} | "
             f"{_fmt(res.get('cos'), '.3f')} |")
     inputs = [r for r in results if 'input_psnr' in r]
     lines.append('')
@@ -301,7 +355,8 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         lines.append(f"Degraded input against the reference (no enhancement): PSNR "
                      f"{inputs[0]['input_psnr']:.2f} dB, SSIM {inputs[0]['input_ssim']:.4f}.")
         lines.append('')
-    lines += speed_ratios(names, rows, model_types)
+    lines += speed_ratios(names, rows, model_types,
+                          f'random {args.shape[0]}x{args.shape[1]} input', extra)
     failed = [(n, r['error']) for n, r in zip(names, results) if 'error' in r]
     if failed:
         lines += ['', 'Runs that failed (their accuracy columns are n/a):', '']
@@ -353,6 +408,9 @@ def parse_args(argv=None):
     parser.add_argument('--bench-batch-size', type=int, default=4)
     parser.add_argument('--bench-warmup', type=int, default=1)
     parser.add_argument('--bench-repeats', type=int, default=5)
+    parser.add_argument('--ratio-sizes', nargs='+', default=[], metavar='HxW',
+                        help='also time the inference of the first config and of each cascade '
+                        'at these input sizes (random input), e.g. 512x512')
     parser.add_argument('--work-dir', default='work_dirs/compare_architectures')
     parser.add_argument('--out', default='docs/architecture_comparison.md')
     parser.add_argument('--reuse-runs', action='store_true',
@@ -364,6 +422,11 @@ def parse_args(argv=None):
     if min(args.iters, args.batch_size, args.num_threads, args.bench_batch_size,
            args.bench_repeats, args.conflict_interval) < 1 or args.bench_warmup < 0:
         parser.error('counts must be >= 1 (--bench-warmup >= 0)')
+    for size in args.ratio_sizes:
+        try:
+            parse_size(size)
+        except ValueError as e:
+            parser.error(f'--ratio-sizes: {e}')
     return args
 
 
@@ -405,10 +468,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     rows = measure(cfgs, args.shape, args.bench_batch_size, args.bench_warmup,
                    args.bench_repeats)
+    model_types = [c.model.type for c in cfgs]
+    extra = measure_ratio_sizes(cfgs, model_types, args.ratio_sizes, args.bench_batch_size,
+                                args.bench_warmup, args.bench_repeats)
     report = format_report(
-        names, rows, results, [c.model.type for c in cfgs], args, command,
-        machine_note(args.num_threads, load),
-        datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
+        names, rows, results, model_types, args, command, machine_note(args.num_threads, load),
+        datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), extra)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     write_atomic(args.out, report)
     print(report)
