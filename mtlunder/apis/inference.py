@@ -12,17 +12,39 @@ def init_model(config, checkpoint: Optional[str] = None, device: str = 'cpu',
                cfg_options: Optional[dict] = None):
     """Build a model from a config file (or :class:`Config`) and load ``checkpoint``.
 
+    Works for every mtlunder model, including those whose backbones are nested (the
+    enhance-then-detect cascade): like mmdet, the ``init_cfg`` of every backbone is dropped
+    (the checkpoint replaces pretrained weights), wherever the backbone sits in the model.
+
     Returns:
         The model in eval mode, with ``model.cfg`` and ``model.dataset_meta`` set.
     """
+    import copy
+
     from mmdet.apis import init_detector
+    from mmengine.config import Config
 
     from mtlunder import compat
     from mtlunder.utils import register_all_modules
 
     register_all_modules()
     compat.install_safe_checkpoint_loader()
-    return init_detector(config, checkpoint, device=device, cfg_options=cfg_options)
+    config = copy.deepcopy(config) if isinstance(config, Config) else Config.fromfile(config)
+    if cfg_options is not None:
+        config.merge_from_dict(cfg_options)
+    _drop_backbone_init_cfg(config.model)
+    # cfg_options={}: mmdet would otherwise read ``config.model.backbone``, absent for the
+    # cascade; the options were merged above
+    return init_detector(config, checkpoint, device=device, cfg_options={})
+
+
+def _drop_backbone_init_cfg(model_cfg: dict) -> None:
+    """Set ``init_cfg=None`` in every ``backbone`` dict nested in ``model_cfg``."""
+    for key, value in model_cfg.items():
+        if isinstance(value, dict):
+            if key == 'backbone' and 'init_cfg' in value:
+                value['init_cfg'] = None
+            _drop_backbone_init_cfg(value)
 
 
 def build_test_pipeline(cfg, from_array: bool):

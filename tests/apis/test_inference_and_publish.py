@@ -8,6 +8,7 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'squad', 'squad-retinanet_r18_demo_underwater.py')
+CASCADE = osp.join(ROOT, 'configs', 'baselines', 'cascade-enh-det_r18_demo_underwater.py')
 
 
 def make_training_checkpoint(path):
@@ -66,3 +67,27 @@ def test_publish_then_init_model_and_inference(tmp_path):
         assert boxes.shape[1] == 4
         if len(boxes):
             assert float(boxes[:, 2].max()) <= 300 + 1e-3 and float(boxes[:, 3].max()) <= 200 + 1e-3
+
+
+def test_init_model_loads_the_cascade_whose_backbones_are_nested(tmp_path):
+    from mmengine.config import Config
+
+    from mtlunder.apis import inference_multitask, init_model
+    from mtlunder.registry import MODELS
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(CASCADE).model)
+    model.init_weights()
+    torch.save(dict(meta=dict(dataset_meta=dict(classes=('a', 'b', 'c', 'd'))),
+                    state_dict=model.state_dict()), str(tmp_path / 'cascade.pth'))
+    pretrained = dict(type='Pretrained', checkpoint=str(tmp_path / 'absent.pth'))
+    loaded = init_model(CASCADE, str(tmp_path / 'cascade.pth'),
+                        cfg_options={'model.enhancer.backbone.init_cfg': pretrained})
+    assert loaded.cfg.model.enhancer.backbone.init_cfg is None
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value)
+    img = np.random.default_rng(1).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    result = inference_multitask(loaded, img)
+    assert result.pred_clean.data.shape == (3, 96, 128)
+    assert result.pred_instances.bboxes.shape[1] == 4
