@@ -103,7 +103,7 @@ def test_report_states_budget_and_joint_vs_cascade_ratio(load_tool):
                  **bench.speed_row(2, [0.1, 0.1, 0.2, 0.1], [0.2, 0.2, 0.2, 0.3])),
             dict(tasks=('det', 'enh'), params=6e6, flops=2e9,
                  **bench.speed_row(2, [0.3, 0.3, 0.3, 0.3], [0.5, 0.5, 0.5, 0.75]))]
-    extra = [dict(size='512x512', indices=[0, 1],
+    extra = [dict(label='random 512x512 input', indices=[0, 1],
                   rows=[bench.speed_row(2, [1.0, 1.0, 1.0]), bench.speed_row(2, [1.4] * 3)])]
     results = [dict(psnr=19.0, ssim=0.7, cos=0.1), dict(error='tools/train.py exited with 1')]
     doc = compare.format_report(['joint', 'cascade'], rows, results,
@@ -141,3 +141,36 @@ def test_finished_runs_are_read_back_only_for_the_identical_config(tmp_path, loa
     doc = compare.format_report(['single-enh'], rows, [res], ['MultiTaskDetector'], args,
                                 'CMD', 'MACHINE', 'DATE')
     assert '(`--reuse-runs`): `single-enh`' in doc and '| 21.50 | 0.8100 |' in doc
+
+
+def test_trained_checkpoints_are_timed_on_the_first_val_batch(tmp_path, load_tool):
+    from mtlunder.synthesis.generator import generate_benchmark
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    compare = load_tool('compare_architectures')
+    root = tmp_path / 'synth'
+    generate_benchmark(str(root), 4, size=(64, 64), seed=1, val_fraction=0.5)
+    paths = [ROOT / 'configs' / 'squad' / 'squad-retinanet_r18_demo_underwater.py',
+             ROOT / 'configs' / 'baselines' / 'cascade-enh-det_r18_demo_underwater.py']
+    cfgs, names = [], ['joint', 'cascade']
+    for path, name in zip(paths, names):
+        cfg = Config.fromfile(str(path))
+        cfg.val_dataloader.dataset.data_root = str(root) + '/'
+        for step in cfg.val_dataloader.dataset.pipeline:
+            if step.type == 'PairedResize':
+                step.scale = (64, 64)
+        cfgs.append(cfg)
+        model = MODELS.build(cfg.model)
+        (tmp_path / name).mkdir()
+        torch.save(dict(meta=dict(dataset_meta=dict(classes=('a', 'b', 'c', 'd'))),
+                        state_dict=model.state_dict()), str(tmp_path / name / 'iter_3.pth'))
+    types = ['MultiTaskDetector', 'CascadeEnhanceDetect']
+    assert compare.measure_trained_ratio(cfgs, names, types, str(tmp_path), 2, 0, 1) == []
+    for name in names:
+        (tmp_path / name / 'last_checkpoint').write_text(str(tmp_path / name / 'iter_3.pth'))
+    [entry] = compare.measure_trained_ratio(cfgs, names, types, str(tmp_path), 2, 0, 3)
+    assert entry['label'].startswith('trained checkpoints on the first val batch (64x64; ')
+    assert entry['indices'] == [0, 1]
+    assert [len(row['infer_rounds']) for row in entry['rows']] == [3, 3]
+    assert all(row['images_per_s'] > 0 for row in entry['rows'])

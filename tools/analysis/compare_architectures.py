@@ -20,7 +20,11 @@ detector, single-task enhancer, enhance-then-detect cascade):
    interleaved (``benchmark_speed.time_rounds``, random ``--shape`` input); ratios are
    medians of per-round ratios (``benchmark_speed.paired_ratio``), so a slow spell of the
    machine cancels out of them. With ``--ratio-sizes``, the inference of the first config
-   and of each cascade is also timed at other input sizes.
+   and of each cascade is also timed at other input sizes;
+4. time the inference of the *trained* first config and cascades (each run's last
+   checkpoint) on the first val batch: trained detectors send many candidates to the NMS
+   post-processing that both models pay, which the random-input timing of freshly
+   initialised models does not show.
 
 The Markdown report (``--out``, default ``docs/architecture_comparison.md``) holds the table,
 the exact command, the date, the machine and the short-budget disclaimer. Subprocesses and
@@ -243,14 +247,34 @@ def ratio_line(joint: str, cascade: str, size: str, joint_row: dict, cascade_row
 def speed_ratios(names: Sequence[str], rows: Sequence[dict], model_types: Sequence[str],
                  size: str, extra: Sequence[dict] = ()) -> List[str]:
     """Inference-speed ratio of the first config to every ``CascadeEnhanceDetect`` config,
-    at the table's ``size`` and at each size of ``extra`` (:func:`measure_ratio_sizes`)."""
+    at the table's ``size`` and for each entry of ``extra`` (:func:`measure_ratio_sizes`,
+    :func:`measure_trained_ratio`)."""
     lines = [ratio_line(names[0], name, size, rows[0], row)
              for name, row, kind in zip(names, rows, model_types)
              if kind == 'CascadeEnhanceDetect']
     for entry in extra:
-        lines += [ratio_line(names[0], names[i], f'random {entry["size"]} input', entry['rows'][0],
-                             row) for i, row in zip(entry['indices'][1:], entry['rows'][1:])]
+        lines += [ratio_line(names[0], names[i], entry['label'], entry['rows'][0], row)
+                  for i, row in zip(entry['indices'][1:], entry['rows'][1:])]
     return lines
+
+
+def ratio_indices(model_types: Sequence[str]) -> List[int]:
+    """0 (the joint model) and the indices of the ``CascadeEnhanceDetect`` configs."""
+    return [0] + [i for i, kind in enumerate(model_types)
+                  if i > 0 and kind == 'CascadeEnhanceDetect']
+
+
+def time_inference(runs: Sequence[dict], batch_size: int, warmup: int,
+                   repeats: int) -> List[dict]:
+    """``benchmark_speed.speed_row`` of the inference of each prepared run, round-robin."""
+    import torch
+    from mmengine.utils import ProgressBar
+
+    bench = _analysis_module('benchmark_speed')
+    test_s = bench.time_rounds([bench.infer_step_fn(r) for r in runs], warmup, repeats,
+                               torch.device('cpu'), ProgressBar(repeats * len(runs)))
+    print()
+    return [bench.speed_row(batch_size, te) for te in test_s]
 
 
 def measure_ratio_sizes(cfgs: Sequence, model_types: Sequence[str], sizes: Sequence[str],
@@ -258,26 +282,64 @@ def measure_ratio_sizes(cfgs: Sequence, model_types: Sequence[str], sizes: Seque
                         repeats: int) -> List[Dict[str, object]]:
     """Inference of the first config and the cascades, timed round-robin at other sizes.
 
-    Returns one ``dict(size='HxW', indices=[0, i, ...], rows=[speed_row, ...])`` per size.
+    Returns one ``dict(label='random HxW input', indices=[0, i, ...], rows=[speed_row,
+    ...])`` per size.
     """
     import torch
-    from mmengine.utils import ProgressBar
 
     bench = _analysis_module('benchmark_speed')
-    indices = [0] + [i for i, kind in enumerate(model_types)
-                     if i > 0 and kind == 'CascadeEnhanceDetect']
+    indices = ratio_indices(model_types)
     out = []
     for size in sizes:
-        shape = parse_size(size)
-        args = SimpleNamespace(input='random', batch_size=batch_size, shape=shape)
+        args = SimpleNamespace(input='random', batch_size=batch_size, shape=parse_size(size))
         runs = [bench.prepare(cfgs[i], args, torch.device('cpu')) for i in indices]
         print(f'inference at {size}:', flush=True)
-        test_s = bench.time_rounds([bench.infer_step_fn(r) for r in runs], warmup, repeats,
-                                   torch.device('cpu'), ProgressBar(repeats * len(runs)))
-        print()
-        out.append(dict(size=size, indices=indices,
-                        rows=[bench.speed_row(batch_size, te) for te in test_s]))
+        out.append(dict(label=f'random {size} input', indices=indices,
+                        rows=time_inference(runs, batch_size, warmup, repeats)))
     return out
+
+
+def measure_trained_ratio(cfgs: Sequence, names: Sequence[str], model_types: Sequence[str],
+                          work_dir: str, batch_size: int, warmup: int,
+                          repeats: int) -> List[Dict[str, object]]:
+    """Inference of the *trained* first config and cascades on the first val batch.
+
+    The speed table times freshly initialised models on random input, whose detection head
+    scores almost no anchor above the test threshold; trained models on real images send
+    thousands of candidates per image to the (shared) top-k and NMS post-processing. Loads
+    each run's ``last_checkpoint`` (safe loader) and times all of them on the first
+    config's first val batch. Returns ``[]`` when a run has no checkpoint, else one entry
+    like :func:`measure_ratio_sizes`.
+    """
+    import torch
+    from mmengine.runner import Runner
+
+    from mtlunder.apis import init_model
+
+    indices = ratio_indices(model_types)
+    checkpoints = []
+    for i in indices:
+        pointer = osp.join(work_dir, names[i], 'last_checkpoint')
+        if not osp.isfile(pointer):
+            print(f'no trained checkpoint for {names[i]} ({pointer} missing): trained-model '
+                  'inference not timed', flush=True)
+            return []
+        with open(pointer) as f:
+            path = f.read().strip()
+        checkpoints.append(path if osp.isabs(path) or osp.exists(path) else osp.join(ROOT, path))
+    loader_cfg = copy.deepcopy(cfgs[0].val_dataloader)
+    loader_cfg.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+    data = next(iter(Runner.build_dataloader(loader_cfg)))
+    h, w = data['inputs'][0].shape[-2:]
+    runs = [dict(model=init_model(cfgs[i], ckpt), data=data)
+            for i, ckpt in zip(indices, checkpoints)]
+    print('inference of the trained checkpoints:', flush=True)
+    with torch.no_grad():
+        boxes = [sum(len(s.pred_instances) for s in r['model'].test_step(data)) for r in runs]
+    label = (f'trained checkpoints on the first val batch ({h}x{w}; '
+             f'{boxes[0] / len(data["inputs"]):.0f} boxes per image from the joint model)')
+    return [dict(label=label, indices=indices,
+                 rows=time_inference(runs, batch_size, warmup, repeats))]
 
 
 def parse_size(size: str) -> List[int]:
@@ -471,6 +533,9 @@ def main() -> None:
     model_types = [c.model.type for c in cfgs]
     extra = measure_ratio_sizes(cfgs, model_types, args.ratio_sizes, args.bench_batch_size,
                                 args.bench_warmup, args.bench_repeats)
+    extra += measure_trained_ratio(cfgs, names, model_types, args.work_dir,
+                                   args.bench_batch_size, args.bench_warmup,
+                                   args.bench_repeats)
     report = format_report(
         names, rows, results, model_types, args, command, machine_note(args.num_threads, load),
         datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), extra)
