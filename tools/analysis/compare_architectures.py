@@ -232,12 +232,14 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
-def ratio_line(joint: str, cascade: str, size: str, joint_row: dict, cascade_row: dict) -> str:
-    """Verdict on the 1.5x inference target from one run's paired per-round times."""
+def ratio_line(joint: str, cascade: str, label: str, joint_row: dict,
+               cascade_row: dict) -> str:
+    """Verdict on the 1.5x inference target from one run's paired per-round times;
+    ``label`` names the input (e.g. ``'random 256x256 input'``)."""
     bench = _analysis_module('benchmark_speed')
     ratio, q1, q3 = bench.paired_ratio(cascade_row['infer_rounds'], joint_row['infer_rounds'])
     verdict = 'meets' if ratio >= 1.5 else 'misses'
-    return (f'- Inference speed, `{joint}` (joint) vs `{cascade}` (cascade), {size}, same run: '
+    return (f'- Inference speed, `{joint}` (joint) vs `{cascade}` (cascade), {label}, same run: '
             f'**{ratio:.3f}x** (median of {len(joint_row["infer_rounds"])} per-round ratios, '
             f'interquartile range {q1:.3f}-{q3:.3f}; median speeds '
             f'{joint_row["images_per_s"]:.2f} vs {cascade_row["images_per_s"]:.2f} img/s): '
@@ -356,7 +358,8 @@ def parse_size(size: str) -> List[int]:
 def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[dict],
                   model_types: Sequence[str], args, command: str, machine: str,
                   date: str, extra: Sequence[dict] = ()) -> str:
-    """The Markdown document written to ``--out``; ``extra``: :func:`measure_ratio_sizes`."""
+    """The Markdown document written to ``--out``; ``extra``: entries of
+    :func:`measure_ratio_sizes` and :func:`measure_trained_ratio`."""
     bench = _analysis_module('benchmark_speed')
     base = rows[0]
     lines = [
