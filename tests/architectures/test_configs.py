@@ -1,4 +1,5 @@
-"""The etr_nlp and baselines configs plug their necks into MultiTaskDetector."""
+"""The etr_nlp, baselines and SquadNet-backbone configs plug their backbones and necks into
+MultiTaskDetector."""
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from mtlunder.registry import MODELS
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
            'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
-           'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py']
-NECKS = ['ETRNeck', 'SharedFPNNeck', 'PerTaskFPNNeck']
+           'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py',
+           'configs/squad/squad-retinanet_squadnet-tiny_demo_underwater.py',
+           'configs/etr_nlp/etr-retinanet_etr-nlp-net_demo_underwater.py']
+NECKS = ['ETRNeck', 'SharedFPNNeck', 'PerTaskFPNNeck', 'SquadNeck', 'ETRNeck']
 BASE = ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py'
 pytestmark = pytest.mark.skipif(not BASE.is_file(), reason=f'base config {BASE} absent')
 
@@ -37,6 +40,10 @@ def test_config_trains_one_step(path, neck, load_tool):
                       for p in model.neck.task_parameters(t)}
     assert bool(neck_exclusive) == (neck != 'SharedFPNNeck')
     assert all(p.grad is not None for p in model.neck.parameters() if p.requires_grad)
+    assert all(p.grad is not None for p in model.backbone.parameters() if p.requires_grad)
+    # the detection head gets strides 8, 16, 32 whatever the backbone's strides
+    feats = model.extract_feat(data['inputs'])
+    assert [f.shape[-1] for f in feats['det']] == [8, 4, 2]
 
 
 def test_grad_conflict_hook_measures_the_detector(load_tool):

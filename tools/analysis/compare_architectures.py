@@ -5,8 +5,9 @@
 [--bench-repeats R] [--ratio-sizes HxW ...] [--work-dir DIR] [--out FILE.md] [--reuse-runs]
 [--cfg-options ...]``
 
-For every config (default: the joint squad demo, ETR, shared FPN, per-task FPN, single-task
-detector, single-task enhancer, enhance-then-detect cascade):
+For every config (default: the joint squad demo, the same on the SquadNet backbone, ETR neck,
+ETR-NLP backbone, shared FPN, per-task FPN, single-task detector, single-task enhancer,
+enhance-then-detect cascade):
 
 1. train it for ``--iters`` iterations (``IterBasedTrainLoop``, linear warm-up over the first
    fifth, batch ``--batch-size``, seed 0) with ``tools/train.py`` in a subprocess, then
@@ -49,7 +50,9 @@ from typing import Dict, List, Optional, Sequence
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIGS = [
     'configs/squad/squad-retinanet_r18_demo_underwater.py',
+    'configs/squad/squad-retinanet_squadnet-tiny_demo_underwater.py',
     'configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
+    'configs/etr_nlp/etr-retinanet_etr-nlp-net_demo_underwater.py',
     'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
     'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py',
     'configs/baselines/single-det-retinanet_r18_demo_underwater.py',
