@@ -34,6 +34,7 @@ this process use ``--num-threads`` intra-op threads.
 import argparse
 import copy
 import datetime
+import functools
 import glob
 import json
 import math
@@ -71,8 +72,9 @@ METRIC_KEYS = {
 CONFLICT_KEY = 'conflict/cos_det_enh'
 
 
+@functools.lru_cache(maxsize=None)
 def _analysis_module(name: str):
-    """Import a sibling tool of ``tools/analysis`` (not a package)."""
+    """Import a sibling tool of ``tools/analysis`` (not a package), once per process."""
     import importlib.util
 
     path = osp.join(osp.dirname(osp.abspath(__file__)), f'{name}.py')
