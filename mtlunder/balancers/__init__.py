@@ -1,5 +1,5 @@
 """Loss-based and gradient-based multi-task balancers (METHODS.md section 3)."""
-from .aligned_mtl import AlignedMTL
+from .aligned_mtl import AlignedMTL, aligned_weights
 from .base import BaseBalancer
 from .builder import build_balancer
 from .cagrad import CAGrad
@@ -20,5 +20,5 @@ __all__ = [
     'BaseBalancer', 'build_balancer', 'EW', 'RLW', 'UW', 'DWA', 'GLS', 'GeMTL', 'DTP', 'AMTL',
     'FAMO', 'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTLL', 'IMTL',
     'AlignedMTL', 'NashMTL', 'DBMTL', 'generalized_mean', 'min_norm_weights', 'imtl_g_weights',
-    'nash_weights', 'load_potentials'
+    'aligned_weights', 'nash_weights', 'load_potentials'
 ]

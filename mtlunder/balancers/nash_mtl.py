@@ -10,11 +10,15 @@ from .base import BaseBalancer
 
 
 def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor:
-    """``alpha > 0`` with ``alpha_i (K alpha)_i = 1`` for ``K = gram / ||gram||_F``.
+    """``alpha > 0`` with ``alpha_i (G G^T alpha)_i = 1``, the bargaining condition of the
+    paper, for ``gram = G G^T`` ``[n, n]``.
 
-    That is the stationary point of the strictly convex ``f(a) = a^T K a / 2 - sum_i log a_i``
-    on ``a > 0``; damped Newton iterations (backtracking keeps ``a > 0`` and decreases ``f``)
-    solve it. Tasks with a zero gradient get ``alpha_i = 0``.
+    For numerical range the equation is solved on ``K = gram / s``, ``s = ||gram||_F``:
+    ``a_i (K a)_i = 1`` is the stationary point of the strictly convex
+    ``f(a) = a^T K a / 2 - sum_i log a_i`` on ``a > 0`` (damped Newton; backtracking keeps
+    ``a > 0`` and decreases ``f``). Then ``alpha = a / sqrt(s)`` undoes the normalisation,
+    so the update ``d = G^T alpha`` satisfies ``alpha_i (g_i . d) = 1`` and does not change
+    when ``G`` is scaled. Tasks with a zero gradient get ``alpha_i = 0``.
     """
     gram = gram.double()
     n = gram.shape[0]
@@ -23,7 +27,8 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor
     if not bool(live.any()):
         return alpha
     k = gram[live][:, live]
-    k = k / torch.linalg.matrix_norm(k)
+    norm = torch.linalg.matrix_norm(k)
+    k = k / norm
     a = k.diagonal().rsqrt()
 
     def f(x):
@@ -39,7 +44,7 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor
                              or f(a - t * step) > f0 - 1e-4 * t * (grad @ step)):
             t *= 0.5
         a = a - t * step
-    alpha[live] = a
+    alpha[live] = a / norm.sqrt()
     return alpha
 
 

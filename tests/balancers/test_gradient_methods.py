@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from mtlunder.balancers import (CAGrad, IMTLG, MGDA, AlignedMTL, DBMTL, GradNorm, NashMTL,
-                                PCGrad, imtl_g_weights, min_norm_weights, nash_weights)
+                                PCGrad, aligned_weights, imtl_g_weights, min_norm_weights,
+                                nash_weights)
 from mtlunder.balancers.base import seeded_generator
 from mtlunder.balancers.mgda import min_norm_two
 
@@ -142,13 +143,73 @@ def test_aligned_mtl_equalises_singular_values():
     assert torch.allclose(update, aligned.sum(0))
 
 
-def test_nash_mtl_bargaining_condition():
-    g = _grads(3, seed=4)
+def _near_singular_gram():
+    """Gram matrix of two gradients whose eigenvalue ratio is about 1e-10: above float64's
+    cut-off (2 x 2.2e-16), below float32's (2 x 1.2e-7)."""
+    g = _grads(2, p=5, seed=3)
+    g[1] = g[0] + 1e-5 * g[1] / g[1].norm() * g[0].norm()
     gram = g @ g.T
-    alpha = nash_weights(gram)
-    k = gram / torch.linalg.matrix_norm(gram)
+    lam = torch.linalg.eigvalsh(gram)
+    assert 1e-12 < float(lam.min() / lam.max()) < 1e-8
+    return gram
+
+
+def _aligned_reference(gram, keep_all):
+    lam, vec = torch.linalg.eigh(gram.double())
+    if not keep_all:
+        lam, vec = lam[-1:], vec[:, -1:]
+    return (lam.min().sqrt() * vec @ torch.diag(lam.rsqrt()) @ vec.T).sum(0)
+
+
+def test_aligned_mtl_cutoff_follows_the_input_dtype():
+    gram = _near_singular_gram()
+    # float64: the small eigenvalue is real and kept
+    torch.testing.assert_close(aligned_weights(gram), _aligned_reference(gram, True),
+                               rtol=1e-6, atol=0)
+    # float32: it is below float32 precision and dropped
+    torch.testing.assert_close(aligned_weights(gram.float()),
+                               _aligned_reference(gram.float(), False), rtol=1e-5, atol=1e-6)
+
+
+def test_aligned_mtl_balancer_cutoff_is_float32_unless_set():
+    gram = _near_singular_gram()
+    losses = _losses('ab')
+    torch.testing.assert_close(AlignedMTL(list('ab')).gram_weights(gram, losses),
+                               _aligned_reference(gram, False), rtol=1e-6, atol=1e-8)
+    float64 = AlignedMTL(list('ab'), eps=torch.finfo(torch.float64).eps)
+    torch.testing.assert_close(float64.gram_weights(gram, losses),
+                               _aligned_reference(gram, True), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize('t,seed', [(2, 0), (3, 4), (4, 1)])
+def test_nash_mtl_solves_the_papers_bargaining_condition(t, seed):
+    g = _grads(t, seed=seed) * 5   # ||G G^T||_F far from 1: a normalised solve would fail
+    alpha = nash_weights(g @ g.T)
     assert bool((alpha > 0).all())
-    assert torch.allclose(alpha * (k @ alpha), torch.ones(3, dtype=torch.float64), atol=1e-8)
+    # (G G^T alpha)_i = 1 / alpha_i, i.e. alpha_i (g_i . d) = 1 for the update d = G^T alpha
+    torch.testing.assert_close(alpha * (g @ (alpha @ g)), torch.ones(t, dtype=torch.float64),
+                               rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize('t,seed', [(2, 0), (3, 4), (4, 1)])
+@pytest.mark.parametrize('scale', [0.01, 100.0])
+def test_nash_mtl_update_does_not_change_when_gradients_are_scaled(t, seed, scale):
+    g = _grads(t, seed=seed)
+    d = nash_weights(g @ g.T) @ g
+    gs = g * scale
+    torch.testing.assert_close(nash_weights(gs @ gs.T) @ gs, d, rtol=1e-6, atol=1e-8)
+
+
+def test_nash_mtl_worked_example():
+    g = torch.tensor([[2.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    alpha = nash_weights(g @ g.T)
+    torch.testing.assert_close(alpha, torch.tensor([0.5, 0.5], dtype=torch.float64))
+    torch.testing.assert_close(alpha @ g, torch.tensor([1.0, 1.0], dtype=torch.float64))
+
+
+def test_nash_mtl_caches_alpha_between_updates():
+    g = _grads(3, seed=4)
+    alpha = nash_weights(g @ g.T)
     bal = NashMTL(list('abc'), update_every=2)
     first, _ = bal.combine_grads(g, _losses('abc'))
     assert torch.allclose(first, alpha @ g)
