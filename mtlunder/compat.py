@@ -16,6 +16,11 @@ Three workarounds live here and nowhere else (DESIGN.md, "compat"):
    ``device_ids=None``.
 3. **AMP on CPU.** ``AmpOptimWrapper`` asserts a GPU. :class:`CPUAutocastOptimWrapper` is the
    explicit CPU path: bfloat16 autocast, no loss scaling (bf16 has fp32's exponent range).
+4. **Model wrappers of the mtlunder scope.** mmengine's ``Runner.wrap_model`` looks
+   ``model_wrapper_cfg.type`` up with ``get`` on mmengine's root registry, which does not
+   search child scopes: ``type='MultiTaskDDP'`` resolves to ``None`` and the run dies with
+   ``TypeError: issubclass() arg 1 must be a class``. :func:`resolve_model_wrapper` rewrites
+   a wrapper of mtlunder's registry to its import path, which ``get`` resolves.
 """
 import functools
 import os
@@ -146,6 +151,25 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     cfg.model_wrapper_cfg = wrapper
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     return True
+
+
+def resolve_model_wrapper(cfg) -> None:
+    """Rewrite ``cfg.model_wrapper_cfg.type`` naming a wrapper of mtlunder's
+    ``MODEL_WRAPPERS`` (e.g. ``'MultiTaskDDP'``) to the class's import path
+    (``'mtlunder.engine.model_wrappers.MultiTaskDDP'``), so that mmengine's root-registry
+    lookup in ``Runner.wrap_model`` finds it; mmengine's own wrappers are left alone."""
+    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
+
+    from mtlunder.registry import MODEL_WRAPPERS
+
+    wrapper = cfg.get('model_wrapper_cfg')
+    name = wrapper.get('type') if wrapper else None
+    if not isinstance(name, str) or ROOT_WRAPPERS.get(name) is not None:
+        return
+    wrapper_cls = MODEL_WRAPPERS.get(name)
+    if wrapper_cls is None:
+        raise KeyError(f'model_wrapper_cfg.type {name!r} is not a registered model wrapper')
+    wrapper['type'] = f'{wrapper_cls.__module__}.{wrapper_cls.__qualname__}'
 
 
 def enable_amp(cfg) -> str:

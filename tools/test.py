@@ -66,6 +66,7 @@ def main():
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     compat.setup_cpu_distributed(cfg, args.launcher)
+    compat.resolve_model_wrapper(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

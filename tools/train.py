@@ -12,6 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mtlunder import compat
+from mtlunder.engine import prepare_balancer_cfg
 from mtlunder.utils import register_all_modules
 
 
@@ -71,7 +72,9 @@ def main():
     register_all_modules()
     compat.install_safe_checkpoint_loader()
     cfg = build_cfg(args)
+    prepare_balancer_cfg(cfg, distributed=args.launcher != 'none')
     compat.setup_cpu_distributed(cfg, args.launcher)
+    compat.resolve_model_wrapper(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

@@ -1,5 +1,5 @@
 from .hooks import *  # noqa: F401,F403
-from .model_wrappers import MultiTaskDDP  # noqa: F401
+from .model_wrappers import MultiTaskDDP, prepare_balancer_cfg  # noqa: F401
 from .multitask_step import (MultiTaskTrainStepMixin, get_balancer,  # noqa: F401
                              multitask_train_step)
 from .task_losses import parse_task_losses  # noqa: F401

@@ -59,3 +59,25 @@ def test_balancers_registry_has_mtlunder_scope():
     assert BALANCERS.scope == 'mtlunder'
     assert MODELS.scope == 'mtlunder' and MODELS.parent.scope == 'mmdet'
     assert DATASETS.parent.scope == 'mmdet'
+
+
+def test_mtlunder_model_wrappers_resolve_in_mmengines_wrap_model():
+    """mmengine's Runner.wrap_model looks the wrapper up in its root registry, which misses
+    child scopes; compat.resolve_model_wrapper makes the type an import path it finds."""
+    from mmengine.config import Config
+    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
+
+    from mtlunder import compat
+    from mtlunder.engine import MultiTaskDDP
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    assert ROOT_WRAPPERS.get('MultiTaskDDP') is None     # the trap
+    cfg = Config(dict(model_wrapper_cfg=dict(type='MultiTaskDDP', device_ids=None)))
+    compat.resolve_model_wrapper(cfg)
+    assert ROOT_WRAPPERS.get(cfg.model_wrapper_cfg.type) is MultiTaskDDP
+    assert cfg.model_wrapper_cfg.device_ids is None
+    plain = Config(dict(model_wrapper_cfg=dict(type='MMDistributedDataParallel')))
+    compat.resolve_model_wrapper(plain)
+    assert plain.model_wrapper_cfg.type == 'MMDistributedDataParallel'
+    compat.resolve_model_wrapper(Config(dict()))         # no wrapper: nothing to do

@@ -88,6 +88,18 @@ class MultiTaskDetector(BaseModel):
 
         return multitask_train_step(self, data, optim_wrapper)
 
+    def parse_losses(self, losses: Dict[str, Tensor]):
+        """mmengine's sum of the losses; with a balancer only a wrapper that bypasses
+        :meth:`train_step` (mmengine's ``MMDistributedDataParallel``) gets here, so that is
+        refused rather than silently training the plain sum."""
+        if self.balancer is not None:
+            raise RuntimeError(
+                f'{type(self).__name__} has the balancer {type(self.balancer).__name__}, but '
+                'a model wrapper summed its losses without the multi-task step; wrap it with '
+                "model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True) "
+                '(tools/train.py does this when model_wrapper_cfg is unset)')
+        return super().parse_losses(losses)
+
     def _input_norm(self) -> Tuple[List[float], List[float], bool]:
         """(mean, std, is_rgb) of the normalised inputs, from the data preprocessor.
 
