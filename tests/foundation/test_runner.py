@@ -83,3 +83,20 @@ def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def test_dist_train_sh_finds_the_project_venv_without_it_on_path(tmp_path):
+    venv_python = osp.join(ROOT, '.venv', 'bin', 'python')
+    if not osp.isfile(venv_python):
+        pytest.skip(f'no project venv at {venv_python} (make setup builds it)')
+    drop = {osp.abspath(osp.dirname(venv_python)), osp.abspath(osp.dirname(sys.executable))}
+    path = os.pathsep.join(d for d in os.environ.get('PATH', '').split(os.pathsep)
+                           if d and osp.abspath(d) not in drop)
+    env = {k: v for k, v in os.environ.items() if k not in ('PYTHON', 'VIRTUAL_ENV')}
+    env.update(PATH=path, PORT=str(_free_port()))
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), TOY_CONFIG, '2',
+         '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2'],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert osp.isfile(tmp_path / 'params_rank1.pth')
