@@ -4,7 +4,7 @@
 # joint model's (target: joint <= 1.3x).
 _base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
 model = dict(heads=dict(_delete_=True, det={{_base_.model.heads.det}}))
-val_evaluator = dict(metrics=dict(_delete_=True, type='CocoMetric',
+val_evaluator = dict(metrics=dict(_delete_=True, type='TaskCocoMetric',
                                   ann_file='data/underwater_synth/annotations/val.json',
                                   metric='bbox'))
 test_evaluator = val_evaluator

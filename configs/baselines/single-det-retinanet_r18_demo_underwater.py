@@ -7,7 +7,7 @@ model = dict(
     heads=dict(_delete_=True, det={{_base_.model.heads.det}}))
 val_evaluator = dict(
     _delete_=True,
-    type='CocoMetric',
+    type='TaskCocoMetric',
     ann_file='data/underwater_synth/annotations/val.json',  # the base's data_root
     metric='bbox',
     format_only=False)

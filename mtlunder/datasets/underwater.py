@@ -12,9 +12,24 @@ from mmengine.logging import print_log
 from mtlunder.registry import DATASETS
 from mtlunder.structures import TASK_NAMES
 
+#: What a missing annotation file's error says when the config gives no command.
+DEFAULT_BUILD_HINT = ('build the benchmark with data_tools/build_underwater_benchmark.py '
+                      '(real sources) or data_tools/synth_underwater.py (synthetic); see '
+                      'docs/data_preparation.md')
+
 #: Optional per-image fields of the ``images`` entries copied into each data info.
 EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'depth_below_surface',
                     'source')
+
+
+def image_tasks(img_info: dict) -> tuple:
+    """The task names a COCO image entry is labelled for: its ``tasks`` or, without that
+    key, ``('det',)`` plus ``'enh'`` when it has a ``reference`` (a plain COCO file is a
+    detection-only set)."""
+    tasks = img_info.get('tasks')
+    if tasks is None:
+        tasks = ('det', 'enh') if img_info.get('reference') else ('det', )
+    return tuple(tasks)
 
 
 @DATASETS.register_module()
@@ -46,6 +61,8 @@ class UnderwaterMultiTaskDataset(CocoDataset):
     for other tasks (partial labels).
 
     Args:
+        build_hint (str): how to build the benchmark, shown when ``ann_file`` is missing
+            (the configs give the exact command).
         check_files (bool): check at init that every image and reference exists;
             raises ``FileNotFoundError`` listing the missing files. Defaults to False
             (the loading transforms check each file when it is read).
@@ -62,12 +79,17 @@ class UnderwaterMultiTaskDataset(CocoDataset):
                  *args,
                  data_prefix: dict = dict(img='images/', ref='references/'),
                  check_files: bool = False,
+                 build_hint: str = DEFAULT_BUILD_HINT,
                  **kwargs) -> None:
         self.check_files = check_files
+        self.build_hint = build_hint
         super().__init__(*args, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read the COCO file, validate it, and parse one data info per image."""
+        if not exists(self.ann_file, backend_args=self.backend_args):
+            raise FileNotFoundError(f'annotation file {self.ann_file} not found; '
+                                    f'{self.build_hint}')
         with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
             coco = COCO(local_path)
         self._set_category_maps(coco)
@@ -125,9 +147,7 @@ class UnderwaterMultiTaskDataset(CocoDataset):
 
     def _tasks_of(self, img_info: dict) -> tuple:
         """The task names an image entry is labelled for, validated."""
-        tasks = img_info.get('tasks')
-        if tasks is None:
-            tasks = ('det', 'enh') if img_info.get('reference') else ('det', )
+        tasks = image_tasks(img_info)
         unknown = [t for t in tasks if t not in TASK_NAMES]
         if unknown:
             raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
@@ -137,7 +157,7 @@ class UnderwaterMultiTaskDataset(CocoDataset):
             raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
                              f"({img_info['file_name']}) is labelled for 'enh' but has "
                              'no reference')
-        return tuple(tasks)
+        return tasks
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """mmdet's data info plus ``ref_path``, ``tasks`` and the extra image fields."""

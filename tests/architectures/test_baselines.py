@@ -11,7 +11,7 @@ from mtlunder.registry import MODELS
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE = {'det': ROOT / 'configs/baselines/single-det-retinanet_r18_demo_underwater.py',
           'enh': ROOT / 'configs/baselines/single-enh_r18_demo_underwater.py'}
-EVALUATORS = {'det': 'CocoMetric', 'enh': 'EnhancementMetric'}
+EVALUATORS = {'det': 'TaskCocoMetric', 'enh': 'EnhancementMetric'}
 
 
 @pytest.mark.parametrize('task', ['det', 'enh'])
@@ -35,7 +35,7 @@ def test_single_task_config_builds_and_runs_one_loss_call(task, load_tool):
 
 def test_single_det_evaluates_the_same_val_annotations():
     base = Config.fromfile(str(ROOT / 'configs/squad/squad-retinanet_r18_demo_underwater.py'))
-    coco = [m for m in base.val_evaluator.metrics.metrics if m.type == 'CocoMetric']
+    coco = [m for m in base.val_evaluator.metrics.metrics if m.type == 'TaskCocoMetric']
     single = Config.fromfile(str(SINGLE['det']))
     assert len(coco) == 1 and single.val_evaluator.ann_file == coco[0].ann_file
     assert single.val_dataloader.dataset.ann_file == base.val_dataloader.dataset.ann_file

@@ -59,7 +59,7 @@ val_evaluator = dict(
     metrics=dict(
         type='CombinedScoreMetric',
         metrics=[
-            dict(type='CocoMetric', ann_file=data_root + 'annotations/val.json',
+            dict(type='TaskCocoMetric', ann_file=data_root + 'annotations/val.json',
                  metric='bbox', format_only=False),
             dict(type='EnhancementMetric'),
         ]))
