@@ -1,4 +1,5 @@
+from .samplers import TaskBalancedBatchSampler
 from .transforms import *  # noqa: F401,F403
 from .underwater import UnderwaterMultiTaskDataset
 
-__all__ = ['UnderwaterMultiTaskDataset']
+__all__ = ['TaskBalancedBatchSampler', 'UnderwaterMultiTaskDataset']

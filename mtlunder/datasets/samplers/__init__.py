@@ -1,0 +1,3 @@
+from .task_balanced_batch_sampler import TaskBalancedBatchSampler
+
+__all__ = ['TaskBalancedBatchSampler']
