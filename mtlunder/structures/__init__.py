@@ -1,3 +1,5 @@
-from .multitask_data_sample import TASK_NAMES, MultiTaskDataSample
+from .multitask_data_sample import MultiTaskDataSample
+from .task_specs import LABEL_KINDS, TASK_NAMES, TASK_SPECS, TaskSpec, tasks_of_kind
 
-__all__ = ['TASK_NAMES', 'MultiTaskDataSample']
+__all__ = ['LABEL_KINDS', 'MultiTaskDataSample', 'TASK_NAMES', 'TASK_SPECS', 'TaskSpec',
+           'tasks_of_kind']
