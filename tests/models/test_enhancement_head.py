@@ -44,7 +44,7 @@ def test_starts_near_identity_and_predicts_unit_rgb(head):
     out = head(feats, inputs)
     assert out.shape == inputs.shape
     assert 0 < (out - inputs).abs().max() < 0.1
-    pred = head.predict(feats, inputs)
+    pred = head.predict_by_feat(out, inputs)
     torch.testing.assert_close(pred, _unit_rgb(out).clamp(0, 1))
     assert pred.min() >= 0 and pred.max() <= 1
 

@@ -76,7 +76,7 @@ def infer_tasks(model: nn.Module) -> Tuple[str, ...]:
     """``model.tasks``, else the task names used as ``ModuleDict`` keys anywhere."""
     if getattr(model, 'tasks', None):
         return tuple(model.tasks)
-    from mtlunder.structures.multitask_data_sample import TASK_NAMES
+    from mtlunder.structures import TASK_NAMES
 
     found = {k for m in model.modules() if isinstance(m, nn.ModuleDict) for k in m.keys()}
     return tuple(t for t in TASK_NAMES if t in found)

@@ -2,17 +2,31 @@
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
-from .multitask_detector import MultiTaskDetector, to_original_size
+from mtlunder.structures import TASK_SPECS, tasks_of_kind
+from ..base_multitask_model import BaseMultiTaskModel
+from ..heads import EnhancementHead, to_original_size
+from .multitask_detector import MultiTaskDetector
+
+#: the cascade's two tasks, from the task table: the image task and the boxes task
+(ENH, ), (DET, ) = tasks_of_kind('image'), tasks_of_kind('boxes')
 
 
 @MODELS.register_module()
-class CascadeEnhanceDetect(BaseModel):
+class CascadeEnhanceDetect(BaseMultiTaskModel):
     """The two-network pipeline users build without multi-task learning.
+
+    Call graph (protocol of :class:`BaseMultiTaskModel`)::
+
+        extract_shared(inputs)     -> enhancer levels
+        loss_from_shared(levels, samples, inputs)
+         ├─ enhanced = enh head(levels, inputs), clamped to the valid range
+         ├─ detector.loss(enhanced (detached if detach_enhanced), samples)   -> det.*
+         └─ enh head.loss(levels of the enh-labelled samples, ...)           -> enh.*
+        predict(inputs, samples)   -> pred_clean, then the detector on the enhanced image
 
     ``enhancer`` (a :class:`MultiTaskDetector` with only an ``'enh'`` head, e.g.
     ``EnhancementHead``) restores the normalised input [B, 3, H, W]; its output, clamped to
@@ -56,12 +70,12 @@ class CascadeEnhanceDetect(BaseModel):
         if isinstance(data_preprocessor, dict):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.enhancer = self._build_part('enhancer', enhancer, 'enh')
-        self.detector = self._build_part('detector', detector, 'det')
+        self.enhancer = self._build_part('enhancer', enhancer, ENH)
+        self.detector = self._build_part('detector', detector, DET)
         self.detach_enhanced = detach_enhanced
-        if not hasattr(self.enh_head, 'to_unit_rgb') or not hasattr(self.enh_head, 'loss'):
-            raise TypeError('CascadeEnhanceDetect: the enhancer\'s enh head must be an image '
-                            f'head like EnhancementHead, got {type(self.enh_head).__name__}')
+        if not isinstance(self.enh_head, EnhancementHead):
+            raise TypeError('CascadeEnhanceDetect: the enhancer\'s enh head must be an '
+                            f'EnhancementHead, got {type(self.enh_head).__name__}')
 
     def _build_part(self, name: str, cfg: dict, task: str) -> MultiTaskDetector:
         cfg = dict(cfg)
@@ -75,32 +89,42 @@ class CascadeEnhanceDetect(BaseModel):
     @property
     def enh_head(self) -> nn.Module:
         """The enhancer's ``'enh'`` head."""
-        return self.enhancer.heads['enh']
+        return self.enhancer.heads[ENH]
 
     @property
     def tasks(self) -> Tuple[str, ...]:
         """``('det', 'enh')``."""
-        return ('det', 'enh')
+        return (DET, ENH)
 
     # ------------------------------------------------------------------ features
-    def enhance(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
-        """Enhancer features (``enh`` levels) and the detector input [B, 3, H, W].
+    def extract_shared(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
+        """The enhancer's ``enh`` levels (what both losses reach)."""
+        return self.enhancer.extract_feat(batch_inputs)[ENH]
 
-        The detector input is the enhanced image clamped to [0, 255] in the inputs'
-        normalisation (gradients pass where the clamp is inactive).
-        """
-        feats = self.enhancer.extract_feat(batch_inputs)['enh']
+    def _enhanced(self, feats: Sequence[Tensor], batch_inputs: Tensor) -> Tensor:
+        """The detector input [B, 3, H, W]: the enhanced image clamped to [0, 255] in the
+        inputs' normalisation (gradients pass where the clamp is inactive)."""
         head = self.enh_head
         enhanced = head(feats, batch_inputs)
-        return feats, enhanced.clamp(min=-head.mean / head.std, max=(255.0 - head.mean) / head.std)
+        return enhanced.clamp(min=-head.mean / head.std, max=(255.0 - head.mean) / head.std)
+
+    def enhance(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
+        """Enhancer features (``enh`` levels) and the detector input [B, 3, H, W]."""
+        feats = self.extract_shared(batch_inputs)
+        return feats, self._enhanced(feats, batch_inputs)
 
     # ------------------------------------------------------------------ training
-    def loss(self, batch_inputs: Tensor, batch_data_samples: Sequence) -> Dict[str, Tensor]:
+    def loss_from_shared(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
+                         batch_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """``det.*`` and ``enh.*`` losses of the tasks labelled in the batch."""
-        feats, enhanced = self.enhance(batch_inputs)
+        if batch_inputs is None:
+            raise RuntimeError('CascadeEnhanceDetect.loss_from_shared needs batch_inputs: '
+                               'the enhancer head reads them')
+        feats = tuple(shared)
+        enhanced = self._enhanced(feats, batch_inputs)
         det_inputs = enhanced.detach() if self.detach_enhanced else enhanced
         losses = dict(self.detector.loss(det_inputs, batch_data_samples))
-        keep = MultiTaskDetector.labelled_indices('enh', batch_data_samples)
+        keep = self.labelled_indices(ENH, batch_data_samples)
         if keep:
             samples = list(batch_data_samples)
             inputs = batch_inputs
@@ -110,7 +134,7 @@ class CascadeEnhanceDetect(BaseModel):
                 inputs = batch_inputs.index_select(0, index)
                 samples = [samples[i] for i in keep]
             enh_losses = self.enh_head.loss(feats, inputs, samples)
-            losses.update({f'enh.{name}': value for name, value in enh_losses.items()})
+            losses.update({f'{ENH}.{name}': value for name, value in enh_losses.items()})
         return losses
 
     # ------------------------------------------------------------------ inference
@@ -120,28 +144,23 @@ class CascadeEnhanceDetect(BaseModel):
         ``pred_clean`` (cropped to ``img_shape``, resized to ``ori_shape`` when ``rescale``).
         """
         _, enhanced = self.enhance(batch_inputs)
-        images = self.enh_head.to_unit_rgb(enhanced).clamp(0, 1)
-        for sample, image in zip(batch_data_samples, images):
-            sample.pred_clean = PixelData(data=to_original_size(image, sample.metainfo, rescale))
+        head = self.enh_head
+        for sample, image in zip(batch_data_samples, head.predict_by_feat(enhanced, None)):
+            image = head.to_prediction(to_original_size(image, sample.metainfo, rescale))
+            setattr(sample, TASK_SPECS[ENH].pred_field, PixelData(data=image))
         return self.detector.predict(enhanced, batch_data_samples, rescale=rescale)
 
-    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
-        """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            _, enhanced = self.enhance(inputs)
-            return dict(enh=enhanced, **self.detector(enhanced, data_samples, mode='tensor'))
-        raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
+    def _forward(self, batch_inputs: Tensor, batch_data_samples=None) -> Dict[str, object]:
+        """``{'enh': enhanced [B, 3, H, W] (normalised), 'det': raw detector outputs}``."""
+        _, enhanced = self.enhance(batch_inputs)
+        return {ENH: enhanced, **self.detector(enhanced, batch_data_samples, mode='tensor')}
 
     # ------------------------------------------------------------------ parameters
     def task_parameters(self, task: str) -> List[nn.Parameter]:
         """``det``: the detector; ``enh``: none (every enhancer weight also serves ``det``)."""
         if task not in self.tasks:
             raise KeyError(f'CascadeEnhanceDetect: task {task!r} is not one of {self.tasks}')
-        return list(self.detector.parameters()) if task == 'det' else []
+        return list(self.detector.parameters()) if task == DET else []
 
     def shared_parameters(self) -> List[nn.Parameter]:
         """The enhancer's parameters (reached by both losses in end-to-end mode)."""

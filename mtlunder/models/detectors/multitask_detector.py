@@ -3,50 +3,60 @@ import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModel, ModuleDict
-from mmengine.structures import PixelData
+from mmengine.model import ModuleDict
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
+from mtlunder.structures import TASK_SPECS
+from ..base_multitask_model import BaseMultiTaskModel
+from ..heads import BaseTaskHead
 
 Features = Tuple[Tensor, ...]
 
 
 @MODELS.register_module()
-class MultiTaskDetector(BaseModel):
+class MultiTaskDetector(BaseMultiTaskModel):
     """Backbone, a neck returning ``dict[task, levels]`` and ``heads={task: head cfg}``.
 
-    Any mmdet dense head works as the ``'det'`` head (it receives ``train_cfg``/``test_cfg``
-    as in mmdet single-stage detectors). Heads that set ``requires_inputs = True`` (image
-    heads such as :class:`EnhancementHead`) also receive the normalised batch inputs and get
-    the data preprocessor's normalisation through ``set_input_norm``. A neck returning a
-    plain tuple (e.g. mmdet ``FPN``) feeds the same levels to every head.
+    Call graph (the protocol and ``train_step`` are :class:`BaseMultiTaskModel`'s)::
 
-    Training: each head sees only the samples labelled for its task (metainfo ``tasks``; a
-    sample without it is labelled for every task). Loss keys are prefixed ``'<task>.'``; a
-    task with no labelled sample (or whose head returns no loss, e.g. no reference image)
-    contributes no key. A task missing from some ranks' batches leaves its parameters
-    unused there: wrap with ``find_unused_parameters=True`` under DDP.
+        extract_shared(inputs)        -> backbone levels (finest first)
+        loss_from_shared(shared, samples, inputs)
+         └─ neck_features(shared)     -> {task: levels}
+            per task, on the samples labelled for it (metainfo ``tasks``):
+             ├─ boxes task (mmdet dense head): head.loss(levels, samples)
+             └─ dense task (BaseTaskHead):     head.loss(levels, inputs, samples)
+        predict(inputs, samples)      -> every head on every sample; boxes go to
+                                         ``pred_instances``, dense heads write their own
+                                         ``pred_field`` (``pred_clean``, ...)
 
-    Interface for balancers: :meth:`extract_shared`, :meth:`loss_from_shared`,
-    :meth:`loss_by_task`, :meth:`shared_parameters`, :meth:`task_parameters`, :attr:`tasks`.
+    What a head is follows the task table (:data:`~mtlunder.structures.TASK_SPECS`): a task
+    whose label kind is ``'boxes'`` (``det``) takes any mmdet dense head, which receives
+    ``train_cfg`` / ``test_cfg`` as in mmdet single-stage detectors; every other task takes
+    a :class:`~mtlunder.models.heads.BaseTaskHead` of that task. Heads that read the inputs
+    get the data preprocessor's normalisation. A neck returning a plain tuple (e.g. mmdet
+    ``FPN``) feeds the same levels to every head.
+
+    Training: each head sees only the samples labelled for its task (a sample without
+    ``tasks`` is labelled for every task). Loss keys are prefixed ``'<task>.'``; a task with
+    no labelled sample (or whose head returns no loss, e.g. no reference image) contributes
+    no key. A task missing from some ranks' batches leaves its parameters unused there: wrap
+    with ``find_unused_parameters=True`` under DDP.
 
     Args:
-        backbone, neck: configs.
+        backbone, neck: configs (``neck=None``: the backbone levels go to every head).
         heads: ``{task: head config}``, e.g. ``dict(det=RetinaHead cfg, enh=EnhancementHead
             cfg)``; one or several tasks.
-        train_cfg, test_cfg: forwarded to the ``'det'`` head.
+        train_cfg, test_cfg: forwarded to the boxes heads.
         data_preprocessor: e.g. ``MultiTaskDataPreprocessor`` / ``DetDataPreprocessor``.
         init_cfg: mmengine init config.
         balancer: a ``BALANCERS`` config (e.g. ``dict(type='MGDA')``); its tasks default to
-            the heads'. With a balancer, :meth:`train_step` is mtlunder's multi-task step
-            (``mtlunder.engine.multitask_train_step``; under DDP use the ``MultiTaskDDP``
-            wrapper); without one (EW), mmengine's standard step.
+            the heads'. With a balancer, :meth:`train_step` is mtlunder's multi-task step;
+            without one (EW), mmengine's standard step.
     """
 
-    def __init__(self, backbone: dict, neck: dict, heads: Dict[str, dict],
+    def __init__(self, backbone: dict, neck: Optional[dict], heads: Dict[str, dict],
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None, balancer: Optional[dict] = None):
@@ -54,9 +64,13 @@ class MultiTaskDetector(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not heads:
-            raise ValueError('MultiTaskDetector needs at least one head')
+            raise ValueError(f'{type(self).__name__} needs at least one head')
+        unknown = sorted(set(heads) - set(TASK_SPECS))
+        if unknown:
+            raise ValueError(f'{type(self).__name__}: heads {unknown} are not tasks of '
+                             f'TASK_SPECS {list(TASK_SPECS)}')
         self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck)
+        self.neck = MODELS.build(neck) if neck is not None else None
         neck_tasks = getattr(self.neck, 'tasks', None)
         if neck_tasks is not None and set(heads) - set(neck_tasks):
             raise ValueError(f'heads {sorted(set(heads) - set(neck_tasks))} have no neck '
@@ -64,41 +78,33 @@ class MultiTaskDetector(BaseModel):
         train_cfg = None if train_cfg is None else ConfigDict(train_cfg)
         test_cfg = None if test_cfg is None else ConfigDict(test_cfg)
         heads = copy.deepcopy(dict(heads))
-        if 'det' in heads:
-            heads['det'].update(train_cfg=train_cfg, test_cfg=test_cfg)
+        for task, cfg in heads.items():
+            if not TASK_SPECS[task].is_dense:
+                cfg.update(train_cfg=train_cfg, test_cfg=test_cfg)
         self.heads = ModuleDict({task: MODELS.build(cfg) for task, cfg in heads.items()})
+        for task, head in self.heads.items():
+            self._check_head(task, head)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         mean, std, rgb = self._input_norm()
         for head in self.heads.values():
-            if hasattr(head, 'set_input_norm'):
+            if isinstance(head, BaseTaskHead):
                 head.set_input_norm(mean, std, rgb)
         self._head_inputs: Optional[Tensor] = None
-        self.balancer = None
-        if balancer is not None:
-            from mtlunder.balancers import build_balancer
+        self.init_balancer(balancer)
 
-            self.balancer = build_balancer(balancer, self.tasks)
+    def _check_head(self, task: str, head: nn.Module) -> None:
+        """A boxes task needs an mmdet dense head, a dense task a BaseTaskHead of itself."""
+        from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 
-    def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        """mmengine's step, or the balancer's multi-task step when a balancer is set."""
-        if self.balancer is None:
-            return super().train_step(data, optim_wrapper)
-        from mtlunder.engine import multitask_train_step
-
-        return multitask_train_step(self, data, optim_wrapper)
-
-    def parse_losses(self, losses: Dict[str, Tensor]):
-        """mmengine's sum of the losses; with a balancer only a wrapper that bypasses
-        :meth:`train_step` (mmengine's ``MMDistributedDataParallel``) gets here, so that is
-        refused rather than silently training the plain sum."""
-        if self.balancer is not None:
-            raise RuntimeError(
-                f'{type(self).__name__} has the balancer {type(self.balancer).__name__}, but '
-                'a model wrapper summed its losses without the multi-task step; wrap it with '
-                "model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True) "
-                '(tools/train.py does this when model_wrapper_cfg is unset)')
-        return super().parse_losses(losses)
+        name = type(self).__name__
+        if TASK_SPECS[task].is_dense:
+            if not isinstance(head, BaseTaskHead) or head.task != task:
+                raise TypeError(f'{name}: the {task!r} head must be a BaseTaskHead of task '
+                                f'{task!r}, got {type(head).__name__}')
+        elif not isinstance(head, BaseDenseHead):
+            raise TypeError(f'{name}: the {task!r} head (boxes) must be an mmdet dense head, '
+                            f'got {type(head).__name__}')
 
     def _input_norm(self) -> Tuple[List[float], List[float], bool]:
         """(mean, std, is_rgb) of the normalised inputs, from the data preprocessor.
@@ -130,6 +136,8 @@ class MultiTaskDetector(BaseModel):
 
     def neck_features(self, shared: Sequence[Tensor]) -> Dict[str, Features]:
         """Neck output as ``{task: levels}`` for every head's task."""
+        if self.neck is None:
+            return {task: tuple(shared) for task in self.tasks}
         out = self.neck(tuple(shared))
         if not isinstance(out, dict):
             return {task: tuple(out) for task in self.tasks}
@@ -143,14 +151,6 @@ class MultiTaskDetector(BaseModel):
         return self.neck_features(self.extract_shared(batch_inputs))
 
     # ------------------------------------------------------------------ training
-    @staticmethod
-    def labelled_indices(task: str, batch_data_samples: Sequence) -> List[int]:
-        """Indices of the samples labelled for ``task`` (all tasks without ``tasks`` meta)."""
-        return [
-            i for i, s in enumerate(batch_data_samples)
-            if 'tasks' not in s.metainfo or task in s.metainfo['tasks']
-        ]
-
     def loss_by_task(self, batch_inputs: Tensor,
                      batch_data_samples: Sequence) -> Dict[str, Dict[str, Tensor]]:
         """``{task: {loss name: scalar}}`` of the tasks present in the batch."""
@@ -172,11 +172,6 @@ class MultiTaskDetector(BaseModel):
         return {f'{task}.{name}': v for task, losses in by_task.items()
                 for name, v in losses.items()}
 
-    def loss(self, batch_inputs: Tensor, batch_data_samples: Sequence) -> Dict[str, Tensor]:
-        """Flat task-prefixed losses; equals ``loss_from_shared(extract_shared(x), ...)``."""
-        return self.loss_from_shared(self.extract_shared(batch_inputs), batch_data_samples,
-                                     batch_inputs)
-
     def _losses_by_task(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
                         batch_inputs: Optional[Tensor]) -> Dict[str, Dict[str, Tensor]]:
         inputs = self._head_inputs if batch_inputs is None else batch_inputs
@@ -193,8 +188,9 @@ class MultiTaskDetector(BaseModel):
                 task_feats = tuple(f.index_select(0, index) for f in task_feats)
                 samples = [batch_data_samples[i] for i in keep]
                 task_inputs = None if inputs is None else inputs.index_select(0, index)
-            if getattr(head, 'requires_inputs', False):
-                self._check_inputs(task, task_inputs, task_feats)
+            if isinstance(head, BaseTaskHead):
+                if head.requires_inputs:
+                    self._check_inputs(task, task_inputs, task_feats)
                 losses = head.loss(task_feats, task_inputs, samples)
             else:
                 losses = head.loss(task_feats, samples)
@@ -215,48 +211,36 @@ class MultiTaskDetector(BaseModel):
                 rescale: bool = True) -> list:
         """Every head on every sample.
 
-        Detection heads fill ``pred_instances`` (boxes rescaled to the original image when
-        ``rescale``); image heads fill their ``pred_field`` (e.g. ``pred_clean``) with a
-        [3, H, W] image cropped to ``img_shape`` and, when ``rescale``, resized (bilinear,
+        Boxes heads fill ``pred_instances`` (boxes rescaled to the original image when
+        ``rescale``); dense heads fill their ``pred_field`` (e.g. ``pred_clean``, a
+        [3, H, W] image) cropped to ``img_shape`` and, when ``rescale``, resized (bilinear,
         antialiased) to ``ori_shape``.
         """
         feats = self.extract_feat(batch_inputs)
         for task, head in self.heads.items():
-            if getattr(head, 'requires_inputs', False):
-                images = head.predict(feats[task], batch_inputs)
-                for sample, image in zip(batch_data_samples, images):
-                    setattr(sample, head.pred_field,
-                            PixelData(data=to_original_size(image, sample.metainfo, rescale)))
+            if isinstance(head, BaseTaskHead):
+                head.predict(feats[task], batch_inputs, batch_data_samples, rescale=rescale)
             else:
                 results = head.predict(feats[task], batch_data_samples, rescale=rescale)
                 for sample, result in zip(batch_data_samples, results):
-                    sample.pred_instances = result
+                    setattr(sample, TASK_SPECS[task].pred_field, result)
         return list(batch_data_samples)
 
     def _forward(self, batch_inputs: Tensor, batch_data_samples=None) -> Dict[str, object]:
         """Raw head outputs ``{task: head.forward(...)}``."""
         feats = self.extract_feat(batch_inputs)
         return {
-            task: head(feats[task], batch_inputs) if getattr(head, 'requires_inputs', False)
+            task: head(feats[task], batch_inputs) if isinstance(head, BaseTaskHead)
             else head(feats[task])
             for task, head in self.heads.items()
         }
-
-    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
-        """mmengine entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
 
     # ------------------------------------------------------------------ parameters
     def task_parameters(self, task: str) -> List[nn.Parameter]:
         """Parameters only ``task``'s loss reaches: its head and the neck's parts for it."""
         if task not in self.heads:
-            raise KeyError(f'MultiTaskDetector: task {task!r} is not one of {list(self.tasks)}')
+            raise KeyError(f'{type(self).__name__}: task {task!r} is not one of '
+                           f'{list(self.tasks)}')
         params = list(self.heads[task].parameters())
         if hasattr(self.neck, 'task_parameters'):
             params += list(self.neck.task_parameters(task))
@@ -265,8 +249,8 @@ class MultiTaskDetector(BaseModel):
     def shared_parameters(self) -> List[nn.Parameter]:
         """Backbone and the neck parameters not exclusive to one task."""
         exclusive = {id(p) for task in self.tasks for p in self.task_parameters(task)}
-        return [p for p in list(self.backbone.parameters()) + list(self.neck.parameters())
-                if id(p) not in exclusive]
+        neck = list(self.neck.parameters()) if self.neck is not None else []
+        return [p for p in list(self.backbone.parameters()) + neck if id(p) not in exclusive]
 
 
 def _reduce(value: Union[Tensor, Sequence[Tensor]]) -> Tensor:
@@ -274,13 +258,3 @@ def _reduce(value: Union[Tensor, Sequence[Tensor]]) -> Tensor:
     if isinstance(value, Tensor):
         return value
     return sum(v.mean() for v in value)
-
-
-def to_original_size(image: Tensor, meta: dict, rescale: bool) -> Tensor:
-    """[3, Hpad, Wpad] -> valid region ``img_shape`` -> (``rescale``) ``ori_shape``."""
-    h, w = meta.get('img_shape', image.shape[1:])[:2]
-    image = image[:, :h, :w]
-    if rescale and 'ori_shape' in meta and tuple(meta['ori_shape'][:2]) != (h, w):
-        image = F.interpolate(image[None], size=tuple(meta['ori_shape'][:2]), mode='bilinear',
-                              align_corners=False, antialias=True)[0].clamp(0, 1)
-    return image

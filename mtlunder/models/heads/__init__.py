@@ -1,3 +1,4 @@
+from .base_task_head import BaseTaskHead, to_original_size
 from .enhancement_head import EnhancementHead
 
-__all__ = ['EnhancementHead']
+__all__ = ['BaseTaskHead', 'EnhancementHead', 'to_original_size']

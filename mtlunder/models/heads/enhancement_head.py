@@ -4,15 +4,16 @@ from typing import Dict, List, Sequence, Union
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule, ModuleList
+from mmengine.model import ModuleList
 from torch import Tensor, nn
 
 from mtlunder.models.data_preprocessors import denormalize
 from mtlunder.registry import MODELS
+from .base_task_head import BaseTaskHead
 
 
 @MODELS.register_module()
-class EnhancementHead(BaseModule):
+class EnhancementHead(BaseTaskHead):
     """Predict the restored image as a residual on the (normalised) input.
 
     The pyramid levels are each projected by a 1x1 conv to ``channels``, upsampled
@@ -29,9 +30,10 @@ class EnhancementHead(BaseModule):
     gradient-based balancers such as MGDA). Only ``detail``, which needs no input gradient,
     and elementwise ops run at full resolution, so the head is cheap to train.
 
-    Losses are computed on de-normalised [0, 1] RGB images, per sample inside its valid
-    region ``img_shape`` (padding ignored), only for samples with ``gt_clean``, and averaged
-    over those samples. Input normalisation (mean/std in 0-255 units, channel order of the
+    Task ``enh`` (:class:`BaseTaskHead`): losses are computed on de-normalised [0, 1] RGB
+    images, per sample inside its valid region ``img_shape`` (padding ignored), only for
+    samples with ``gt_clean``, and averaged over those samples; ``pred_clean`` is the
+    enhanced image, RGB in [0, 1]. Input normalisation (mean/std in 0-255 units, channel order of the
     normalised tensor) comes from :meth:`set_input_norm`, which the detector calls with its
     data preprocessor's settings.
 
@@ -45,10 +47,8 @@ class EnhancementHead(BaseModule):
         init_std: std of the coefficient conv's initial weights.
     """
 
-    #: the detector passes the normalised batch inputs to this head
+    task = 'enh'
     requires_inputs = True
-    #: data-sample field its predictions go to
-    pred_field = 'pred_clean'
 
     def __init__(self, in_channels: Sequence[int], channels: int = 32,
                  loss_pixel: dict = dict(type='ImageL1Loss', loss_weight=1.0),
@@ -115,32 +115,28 @@ class EnhancementHead(BaseModule):
         out = torch.addcmul(offset, gain, inputs).add_(inputs)
         return out.addcmul_(detail_gain, self.detail(inputs))
 
-    def predict(self, feats: Sequence[Tensor], inputs: Tensor) -> Tensor:
+    def predict_by_feat(self, output: Tensor, inputs: Tensor) -> Tensor:
         """Enhanced images [B, 3, H, W], RGB in [0, 1] (padded size, like ``inputs``)."""
-        return self.to_unit_rgb(self(feats, inputs)).clamp_(0, 1)
+        return self.to_unit_rgb(output).clamp_(0, 1)
 
-    def loss(self, feats: Sequence[Tensor], inputs: Tensor,
-             batch_data_samples: Sequence) -> Dict[str, Tensor]:
-        """Losses of the samples that have ``gt_clean``; ``{}`` when none has one.
+    def to_prediction(self, pred_map: Tensor) -> Tensor:
+        return pred_map.clamp(0, 1)
+
+    def loss_by_feat(self, output: Tensor, inputs: Tensor,
+                     batch_data_samples: Sequence) -> Dict[str, Tensor]:
+        """L1 (or Charbonnier) and SSIM of every sample inside its valid region.
 
         ``gt_clean.data`` is normalised like ``inputs`` and at least the valid region
         ``metainfo['img_shape']`` in size.
         """
-        keep = [i for i, s in enumerate(batch_data_samples) if hasattr(s, 'gt_clean')]
-        if not keep:
-            return {}
-        if len(keep) < len(batch_data_samples):
-            index = torch.as_tensor(keep, device=inputs.device)
-            feats = [f.index_select(0, index) for f in feats]
-            inputs = inputs.index_select(0, index)
-        pred = self.to_unit_rgb(self(feats, inputs))
+        pred = self.to_unit_rgb(output)
+        num = len(batch_data_samples)
         rows_of_shape: Dict[tuple, List[int]] = {}  # valid (h, w) -> rows of that size
         targets: List[Tensor] = []
-        for row, i in enumerate(keep):
-            sample = batch_data_samples[i]
+        for row, sample in enumerate(batch_data_samples):
             h, w = sample.metainfo.get('img_shape', inputs.shape[2:])[:2]
             ref = sample.gt_clean.data
-            name = sample.metainfo.get('img_path', f'sample {i}')
+            name = sample.metainfo.get('img_path', f'sample {row}')
             if ref.shape[0] != 3 or ref.shape[1] < h or ref.shape[2] < w:
                 raise ValueError(f'gt_clean of {name} has shape {tuple(ref.shape)}, expected '
                                  f'[3, >={h}, >={w}] (valid region img_shape)')
@@ -152,8 +148,8 @@ class EnhancementHead(BaseModule):
         # times its size sums the per-sample losses
         sums: List[Tensor] = [pred.new_zeros(()) for _ in self.losses]
         for (h, w), rows in rows_of_shape.items():
-            group_pred = pred[rows, :, :h, :w] if len(rows) < len(keep) else pred[:, :, :h, :w]
+            group_pred = pred[rows, :, :h, :w] if len(rows) < num else pred[:, :, :h, :w]
             target = self.to_unit_rgb(torch.stack([targets[r] for r in rows]).to(pred))
             for k, loss in enumerate(self.losses):
                 sums[k] = sums[k] + len(rows) * loss(group_pred, target)
-        return {loss.loss_name: s / len(keep) for loss, s in zip(self.losses, sums)}
+        return {loss.loss_name: s / num for loss, s in zip(self.losses, sums)}

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from mtlunder.models.layers.etr_nlp import ETRBlock
 from mtlunder.registry import MODELS
+from mtlunder.structures import tasks_of_kind
 
 
 @MODELS.register_module()
@@ -52,7 +53,7 @@ class ETRNeck(BaseModule):
                  seed: int = 0, perturb_std: float = 0.5, top_down: bool = True,
                  add_extra_convs: Union[bool, str] = False,
                  relu_before_extra_convs: bool = False,
-                 extra_levels_tasks: Sequence[str] = ('det', ),
+                 extra_levels_tasks: Sequence[str] = tasks_of_kind('boxes'),
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU'),
                  upsample_cfg: dict = dict(mode='nearest'),

@@ -5,6 +5,7 @@ from mmengine.model import BaseModule, ModuleDict
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
+from mtlunder.structures import tasks_of_kind
 
 
 @MODELS.register_module()
@@ -25,7 +26,7 @@ class PerTaskFPNNeck(BaseModule):
     """
 
     def __init__(self, in_channels: Sequence[int], tasks: Sequence[str], out_channels: int = 256,
-                 num_outs: int = 5, extra_levels_tasks: Sequence[str] = ('det', ),
+                 num_outs: int = 5, extra_levels_tasks: Sequence[str] = tasks_of_kind('boxes'),
                  init_cfg: Optional[dict] = None, **fpn_kwargs):
         from mmdet.models.necks import FPN
 

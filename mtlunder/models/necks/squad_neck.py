@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from mtlunder.models.layers import SquadBlock
 from mtlunder.registry import MODELS
+from mtlunder.structures import tasks_of_kind
 
 
 @MODELS.register_module()
@@ -33,7 +34,8 @@ class SquadNeck(BaseModule):
         top_down: FPN top-down fusion of the laterals.
         start_level, end_level: backbone levels used (end exclusive, -1 = last), as in FPN.
         num_outs: output levels of the tasks in ``extra_levels_tasks`` (None: used levels).
-        extra_levels_tasks: tasks that get the extra levels (None: ``'det'`` if present).
+        extra_levels_tasks: tasks that get the extra levels (None: the boxes tasks of the
+            task table present, i.e. ``'det'``).
         channel_shuffle: see :class:`SquadBlock` (parameter order only).
         norm_cfg, act_cfg: of laterals/blocks/projections (act only inside blocks).
 
@@ -66,7 +68,7 @@ class SquadNeck(BaseModule):
         if self.num_outs < self.num_levels:
             raise ValueError(f'SquadNeck num_outs={num_outs} < {self.num_levels} used levels')
         if extra_levels_tasks is None:
-            extra_levels_tasks = ('det', ) if 'det' in self.tasks else ()
+            extra_levels_tasks = tuple(t for t in self.tasks if t in tasks_of_kind('boxes'))
         unknown = set(extra_levels_tasks) - set(self.tasks)
         if unknown:
             raise ValueError(f'SquadNeck extra_levels_tasks {sorted(unknown)} not in tasks '
