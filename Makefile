@@ -1,4 +1,5 @@
-# One entry point: `make test` and `make demo` set up .venv on first use, then run.
+# One entry point: `make test`, `make demo` and `make demo-real` set up .venv on first use,
+# then run.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.mtlunder-installed
 TORCH_VERSION := 2.13.0
 MMCV_VERSION  := 2.1.0
 
-.PHONY: test test-slow demo setup clean-venv
+.PHONY: test test-slow demo demo-real setup clean-venv
 
 setup: $(STAMP)
 
@@ -34,6 +35,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) tools/run_demo.py
+
+# real data: the mixed benchmark of ../shared/data (RUIE-UTTS + LSUI + EUVP)
+demo-real: $(STAMP)
+	$(PY) tools/run_demo.py --real
 
 clean-venv:
 	rm -rf $(VENV)

@@ -21,3 +21,11 @@ val_evaluator = dict(metrics=dict(metrics=[
     dict(type='UnderwaterQualityMetric'),
 ]))
 test_evaluator = val_evaluator
+# 18 epochs (the real training set has 345 images, the synthetic one 480), a final one at lr/10
+max_epochs = 18
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[max_epochs - 1], gamma=0.1)
+]

@@ -49,7 +49,8 @@ def det_enh_grid(img: np.ndarray, enhanced: Optional[np.ndarray],
 
     Args:
         img, enhanced, reference: uint8 BGR images [H, W, 3] of the same size; a missing
-            enhanced output or reference is drawn as a grey panel.
+            enhanced output is drawn as a grey panel, a missing reference (a real detection
+            image) as the input, titled ``input + true boxes``.
         pred: ``dict(bboxes [N,4], labels [N], scores [N])`` in pixels of ``img``.
         gt: ``dict(bboxes [M,4], labels [M])``.
     Returns:
@@ -64,13 +65,14 @@ def det_enh_grid(img: np.ndarray, enhanced: Optional[np.ndarray],
         keep = pred['scores'] >= score_thr
         left = draw_boxes(img, pred['bboxes'][keep], pred['labels'][keep], classes,
                           pred['scores'][keep])
-    right = reference if reference is not None else grey
+    right = reference if reference is not None else img
     if gt is not None and len(gt['bboxes']):
         right = draw_boxes(right, gt['bboxes'], gt['labels'], classes, colour=_GT_COLOUR)
     middle = enhanced if enhanced is not None else grey
     panels = []
+    right_title = 'reference + true boxes' if reference is not None else 'input + true boxes'
     for panel, title in ((left, 'input + predicted boxes'), (middle, 'enhanced'),
-                         (right, 'reference + true boxes')):
+                         (right, right_title)):
         if panel.shape[:2] != (h, w):
             panel = cv2.resize(panel, (w, h), interpolation=cv2.INTER_LINEAR)
         panel = panel.copy()

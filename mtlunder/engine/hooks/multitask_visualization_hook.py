@@ -32,9 +32,11 @@ class MultiTaskVisualizationHook(Hook):
         self.test_out_dir = test_out_dir
         self.max_images = max_images
         self._written = 0
+        self._img_root = ''
 
     def before_test(self, runner) -> None:
         self._written = 0
+        self._img_root = runner.test_dataloader.dataset.data_prefix.get('img', '')
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict = None,
                         outputs: Sequence = ()) -> None:
@@ -48,9 +50,17 @@ class MultiTaskVisualizationHook(Hook):
             if self.max_images is not None and self._written >= self.max_images:
                 return
             row = self.render(sample, classes)
-            mmcv.imwrite(row, osp.join(out_dir, osp.basename(sample.img_path)
-                                       .rsplit('.', 1)[0] + '.png'))
+            mmcv.imwrite(row, osp.join(out_dir, self.picture_name(sample.img_path)))
             self._written += 1
+
+    def picture_name(self, img_path: str) -> str:
+        """``<path below the dataset's image folder>.png``: the sources of a mixed benchmark
+        (``images/<source>/<key>``) keep their own sub-folders, so equal file names of two
+        sources do not overwrite each other."""
+        rel = osp.relpath(img_path, self._img_root) if self._img_root else img_path
+        if rel.startswith('..'):
+            rel = osp.basename(img_path)
+        return osp.splitext(rel)[0] + '.png'
 
     def render(self, sample, classes: Sequence[str]) -> np.ndarray:
         """The picture row of one predicted :class:`MultiTaskDataSample`."""
