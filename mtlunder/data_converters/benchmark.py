@@ -23,6 +23,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mtlunder.structures import TASK_SPECS
+
 from .detection import UNDERWATER_CLASSES, Box, ClassResolver, DetImage, to_coco
 from .io import DataError, atomic_dir, copy_file, progress, read_rgb, write_png
 from .report import Report, format_table
@@ -162,9 +164,12 @@ def _benchmark_items(root: Path, source: str, classes: Sequence[str]) -> List[Be
         meta = {k: img[k] for k in ('water_type', 'depth_below_surface', 'range_min',
                                     'range_mean', 'range_max') if k in img}
         ref = img.get('reference')
+        # the benchmark carries boxes and references only: the generator's per-pixel
+        # labels (seg, depth) stay behind, and so do their task names
+        tasks = [t for t in img.get('tasks', []) if TASK_SPECS[t].kind in ('boxes', 'image')]
         items.append(BenchmarkItem(
             source, Path(img['file_name']).with_suffix('').as_posix(), img['width'],
-            img['height'], list(img.get('tasks', [])), root / 'images' / img['file_name'],
+            img['height'], tasks, root / 'images' / img['file_name'],
             root / 'references' / ref if ref else None, boxes=boxes, meta=meta))
     return items
 

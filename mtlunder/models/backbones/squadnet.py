@@ -40,6 +40,13 @@ class ShuffleDownsample(nn.Module):
         return out.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
 
 
+def task_view(x: Tensor, group_channels: int, task: int, num_tasks: int) -> Tensor:
+    """``cat(group_task, shared groups)`` [B, c (1 + S), H, W] of a squad map
+    [B, c (T + S), H, W] with ``c = group_channels``."""
+    c = group_channels
+    return torch.cat([x[:, task * c:(task + 1) * c], x[:, num_tasks * c:]], dim=1)
+
+
 @MODELS.register_module()
 class SquadNet(BaseModule):
     """Expert-squad backbone: T task groups and S shared groups per feature map.
@@ -131,8 +138,7 @@ class SquadNet(BaseModule):
 
     def task_features(self, x: Tensor, stage: int, task: int) -> Tensor:
         """``cat(group_task, shared groups)`` of a stage-``stage`` map [B, c(T+S), H, W]."""
-        c = self.group_channels[stage]
-        return torch.cat([x[:, task * c:(task + 1) * c], x[:, self.num_tasks * c:]], dim=1)
+        return task_view(x, self.group_channels[stage], task, self.num_tasks)
 
     def forward(self, x: Tensor) -> Union[Tuple[Tensor, ...],
                                           Dict[Union[str, int], Tuple[Tensor, ...]]]:

@@ -1,4 +1,10 @@
 from .base_task_head import BaseTaskHead, to_original_size
+from .depth_head import DepthHead
+from .edge_head import EdgeHead
 from .enhancement_head import EnhancementHead
+from .normal_head import NormalHead
+from .pixel_head import BasePixelHead
+from .seg_head import SegHead
 
-__all__ = ['BaseTaskHead', 'EnhancementHead', 'to_original_size']
+__all__ = ['BaseTaskHead', 'BasePixelHead', 'DepthHead', 'EdgeHead', 'EnhancementHead',
+           'NormalHead', 'SegHead', 'to_original_size']

@@ -1,7 +1,7 @@
 """Base class of the per-pixel task heads (every task of the table but boxes, whose heads are
 mmdet's dense heads)."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -84,6 +84,32 @@ class BaseTaskHead(BaseModule, metaclass=ABCMeta):
     def set_input_norm(self, mean: Sequence[float], std: Sequence[float], rgb: bool) -> None:
         """The data preprocessor's normalisation, which the model hands to every head;
         heads that read the inputs (:attr:`requires_inputs`) keep it, others ignore it."""
+
+    def upsample(self, output: Tensor, inputs: Optional[Tensor],
+                 batch_data_samples: Sequence) -> Tensor:
+        """``output`` resized (bilinear) to the padded batch size: the inputs' or the
+        samples' ``batch_input_shape``."""
+        size = (tuple(inputs.shape[2:]) if inputs is not None else
+                tuple(batch_data_samples[0].metainfo['batch_input_shape']))
+        if tuple(output.shape[2:]) == size:
+            return output
+        return F.interpolate(output, size=size, mode='bilinear', align_corners=False)
+
+    def valid_pairs(self, pred: Tensor,
+                    batch_data_samples: Sequence) -> List[Tuple[Tensor, Tensor]]:
+        """``(prediction [C, h, w], label [C', h, w])`` of every sample inside its valid
+        region ``img_shape``; ``pred`` is at the padded batch size. A label smaller than
+        the valid region raises a ValueError naming the image."""
+        pairs = []
+        for row, sample in enumerate(batch_data_samples):
+            h, w = sample.metainfo.get('img_shape', pred.shape[2:])[:2]
+            label = getattr(sample, self.spec.gt_field).data
+            if label.shape[-2] < h or label.shape[-1] < w:
+                name = sample.metainfo.get('img_path', f'sample {row}')
+                raise ValueError(f'{self.spec.gt_field} of {name} has shape '
+                                 f'{tuple(label.shape)}, smaller than img_shape {(h, w)}')
+            pairs.append((pred[row, :, :h, :w], label[..., :h, :w].to(pred.device)))
+        return pairs
 
     def loss(self, feats: Sequence[Tensor], inputs: Optional[Tensor],
              batch_data_samples: Sequence) -> Dict[str, Tensor]:

@@ -1,0 +1,3 @@
+from .multitask_segmentor import MultiTaskSegmentor
+
+__all__ = ['MultiTaskSegmentor']
