@@ -1,5 +1,6 @@
+from .dense import DenseMultiTaskDataset
 from .samplers import TaskBalancedBatchSampler
 from .transforms import *  # noqa: F401,F403
 from .underwater import UnderwaterMultiTaskDataset
 
-__all__ = ['TaskBalancedBatchSampler', 'UnderwaterMultiTaskDataset']
+__all__ = ['DenseMultiTaskDataset', 'TaskBalancedBatchSampler', 'UnderwaterMultiTaskDataset']

@@ -1,4 +1,5 @@
-"""The underwater multi-task benchmark: detection boxes plus optional clean references."""
+"""The underwater multi-task benchmark: detection boxes plus optional clean references,
+class maps and depth maps."""
 import copy
 import math
 import os.path as osp
@@ -21,6 +22,16 @@ DEFAULT_BUILD_HINT = ('build the benchmark with data_tools/build_underwater_benc
 EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'depth_below_surface',
                     'source')
 
+#: Folders of the per-image files, relative to ``data_root`` (``data_prefix`` defaults; a
+#: config's ``data_prefix`` overrides them key by key).
+DEFAULT_DATA_PREFIX = dict(img='images/', ref='references/', seg='segmentation/',
+                           depth='depth/')
+
+#: Optional per-image label files: task -> (image entry key, ``data_prefix`` key, data
+#: info key). An image labelled for the task must name its file.
+LABEL_FILE_KEYS = dict(seg=('segmentation', 'seg', 'seg_path'),
+                       depth=('depth', 'depth', 'depth_path'))
+
 
 def image_tasks(img_info: dict) -> tuple:
     """The task names a COCO image entry is labelled for: its ``tasks`` or, without that
@@ -40,12 +51,16 @@ class UnderwaterMultiTaskDataset(CocoDataset):
 
         images/<name>.(png|jpg)        degraded input
         references/<name>.png          clean reference, only where one exists
-        annotations/{train,val}.json   COCO; images carry ``reference`` and ``tasks``
+        segmentation/<name>.png        uint8 class map (255 = ignore), only where labelled
+        depth/<name>.npy               float32 depth in metres, only where labelled
+        annotations/{train,val}.json   COCO; images carry ``reference``, ``segmentation``,
+                                       ``depth`` (file names) and ``tasks``
 
     Each data info holds mmdet's fields (``img_path``, ``img_id``, ``height``, ``width``,
     ``instances`` with ``bbox`` xyxy in pixels, ``bbox_label``, ``ignore_flag`` from
-    ``iscrowd``) plus ``ref_path`` (str or None), ``tasks`` (tuple of task names) and any
-    of :data:`EXTRA_IMAGE_KEYS` the image entry has (ranges in metres).
+    ``iscrowd``) plus ``ref_path``, ``seg_path`` and ``depth_path`` (str, or None when the
+    image entry has no ``reference`` / ``segmentation`` / ``depth``), ``tasks`` (tuple of
+    task names) and any of :data:`EXTRA_IMAGE_KEYS` the image entry has (ranges in metres).
 
     An image entry without ``tasks`` is read as ``('det',)`` plus ``'enh'`` when it has a
     reference, so a plain COCO file works as a detection-only set.
@@ -54,7 +69,8 @@ class UnderwaterMultiTaskDataset(CocoDataset):
     Categories of the json outside ``classes`` are dropped like in mmdet (subset
     training); a class of ``classes`` missing from the json, an annotation with an
     undeclared category id or a non-finite box, boxes on an image not labelled for
-    ``det``, and ``enh`` without a reference are errors naming the annotation file.
+    ``det``, ``enh`` without a reference, ``seg`` without a ``segmentation`` file and
+    ``depth`` without a ``depth`` file are errors naming the annotation file.
 
     ``filter_cfg=dict(filter_empty_gt=True)`` drops images labelled for ``det`` without
     boxes (mmdet's rule) and images with no task at all, but keeps images labelled only
@@ -63,10 +79,11 @@ class UnderwaterMultiTaskDataset(CocoDataset):
     Args:
         build_hint (str): how to build the benchmark, shown when ``ann_file`` is missing
             (the configs give the exact command).
-        check_files (bool): check at init that every image and reference exists;
-            raises ``FileNotFoundError`` listing the missing files. Defaults to False
-            (the loading transforms check each file when it is read).
-        data_prefix (dict): ``img`` and ``ref`` folders, relative to ``data_root``.
+        check_files (bool): check at init that every listed image, reference, class map
+            and depth map exists; raises ``FileNotFoundError`` listing the missing files.
+            Defaults to False (the loading transforms check each file when it is read).
+        data_prefix (dict): ``img``, ``ref``, ``seg`` and ``depth`` folders, relative to
+            ``data_root``; keys not given take :data:`DEFAULT_DATA_PREFIX`.
         **kwargs: the arguments of :class:`mmdet.datasets.CocoDataset`.
     """
 
@@ -77,12 +94,13 @@ class UnderwaterMultiTaskDataset(CocoDataset):
 
     def __init__(self,
                  *args,
-                 data_prefix: dict = dict(img='images/', ref='references/'),
+                 data_prefix: dict = DEFAULT_DATA_PREFIX,
                  check_files: bool = False,
                  build_hint: str = DEFAULT_BUILD_HINT,
                  **kwargs) -> None:
         self.check_files = check_files
         self.build_hint = build_hint
+        data_prefix = {**DEFAULT_DATA_PREFIX, **data_prefix}
         super().__init__(*args, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -157,15 +175,29 @@ class UnderwaterMultiTaskDataset(CocoDataset):
             raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
                              f"({img_info['file_name']}) is labelled for 'enh' but has "
                              'no reference')
+        for task, (entry_key, _, _) in LABEL_FILE_KEYS.items():
+            if task in tasks and not img_info.get(entry_key):
+                raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
+                                 f"({img_info['file_name']}) is labelled for '{task}' but "
+                                 f"has no '{entry_key}' file")
         return tasks
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        """mmdet's data info plus ``ref_path``, ``tasks`` and the extra image fields."""
+        """mmdet's data info plus ``ref_path``, ``seg_path``, ``depth_path``, ``tasks`` and
+        the extra image fields."""
         data_info = super().parse_data_info(raw_data_info)
         img_info = raw_data_info['raw_img_info']
         reference = img_info.get('reference')
         data_info['ref_path'] = (osp.join(self.data_prefix['ref'], reference)
                                  if reference else None)
+        for entry_key, prefix_key, info_key in LABEL_FILE_KEYS.values():
+            name = img_info.get(entry_key)
+            data_info[info_key] = (osp.join(self.data_prefix[prefix_key], name)
+                                   if name else None)
+        # mmdet guesses ``seg_map_path`` from ``file_name`` whenever ``data_prefix`` has
+        # 'seg' (now a default): point it at the entry's own class map instead, None
+        # without one (what it always was before 'seg' had a default)
+        data_info['seg_map_path'] = data_info['seg_path']
         data_info['tasks'] = self._tasks_of(img_info)
         for key in EXTRA_IMAGE_KEYS:
             if key in img_info:
@@ -174,7 +206,8 @@ class UnderwaterMultiTaskDataset(CocoDataset):
 
     def _check_files_exist(self, data_list: List[dict]) -> None:
         missing = [path for info in data_list
-                   for path in (info['img_path'], info['ref_path'])
+                   for path in (info['img_path'], info['ref_path'], info['seg_path'],
+                                info['depth_path'])
                    if path is not None and not exists(path, backend_args=self.backend_args)]
         if missing:
             shown = ', '.join(missing[:10])

@@ -263,3 +263,166 @@ def test_base_pipeline_on_a_real_euvp_pair():
     expected = mmcv.imflip(mmcv.imresize(ref, (320, 320)), 'horizontal')[..., ::-1] / 255.
     restored = preprocessor.denormalize(clean).permute(1, 2, 0).numpy()
     np.testing.assert_allclose(restored, expected, atol=1e-5)
+
+
+# --- dense labels (label maps, depth, normals) -------------------------------------------
+
+DENSE_TASKS = ('seg', 'depth', 'normal', 'edge', 'parts')
+
+
+def make_dense_results(h=60, w=80, seed=0):
+    """A dense sample without boxes: every label map has classes and a 255 (ignore) block,
+    depth has distinct values per pixel and 0 (no measurement) holes, normals have random
+    lengths (renormalised by any resize) and zero (invalid) vectors."""
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(np.array([0, 3, 7], np.uint8), size=(h, w))
+    seg[5:15, 50:70] = 255
+    edge = rng.integers(0, 2, (h, w)).astype(np.uint8)
+    edge[40:, :10] = 255
+    depth = rng.permutation(h * w).reshape(h, w).astype(np.float32) / 100 + 0.5
+    depth[20:30, 20:40] = 0
+    normal = rng.normal(size=(h, w, 3)).astype(np.float32)
+    normal[rng.random((h, w)) < 0.1] = 0
+    return dict(img=blob_image(h, w, [], seed=seed), img_shape=(h, w), ori_shape=(h, w),
+                gt_seg_map=seg, gt_edge=edge, gt_parts=seg.copy(), gt_depth=depth,
+                gt_normal=normal, tasks=DENSE_TASKS, img_path='in.png', seg_path='seg.png',
+                depth_path='depth.npy', normal_path='normal.npy', edge_path='edge.png',
+                parts_path='parts.png')
+
+
+def unit(vectors):
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.divide(vectors, norm, out=np.zeros_like(vectors), where=norm > 0)
+
+
+FLIP_SIGN = dict(horizontal=[-1, 1, 1], vertical=[1, -1, 1], diagonal=[-1, -1, 1])
+
+
+@pytest.mark.parametrize('key, pad', [('gt_edge', 255), ('gt_depth', 0), ('gt_normal', 0)])
+def test_dense_labels_move_like_the_mmdet_seg_map(key, pad):
+    """Each label gets mmdet's own gt_seg_map handling (nearest, same flip, crop and
+    pad) with its pad value; normals are then renormalised and the flip axis negated."""
+    as_seg = [dict(cfg, pad_val=dict(img=7, seg=pad)) if 'pad_val' in cfg else cfg
+              for cfg in PAIRED]
+    for seed in range(8):
+        np.random.seed(seed)
+        out = build(PAIRED)(make_dense_results(seed=seed))
+        results = make_dense_results(seed=seed)
+        results['gt_seg_map'] = results.pop(key)
+        np.random.seed(seed)
+        expected = build(as_seg)(results)['gt_seg_map']
+        if key == 'gt_normal':
+            expected = unit(expected)
+            if out['flip']:
+                expected = expected * FLIP_SIGN[out['flip_direction']]
+        assert out[key].shape[:2] == out['img'].shape[:2] == (64, 64)
+        assert out[key].dtype == make_dense_results()[key].dtype
+        np.testing.assert_array_equal(out[key], expected)
+        np.testing.assert_array_equal(out['gt_parts'], out['gt_seg_map'])  # a copy of seg
+
+
+def test_labels_keep_their_values_and_ignore_through_every_transform():
+    ins = make_dense_results()
+    for seed in range(8):
+        np.random.seed(seed)
+        out = build(PAIRED)(make_dense_results())
+        for key in ('gt_seg_map', 'gt_edge', 'gt_parts', 'gt_depth'):
+            assert set(np.unique(out[key])) <= set(np.unique(ins[key])), key  # nearest
+        for key in ('gt_seg_map', 'gt_edge', 'gt_parts'):
+            assert (out[key][48:] == 255).all()  # pad rows (crop 48x64 -> pad 64x64)
+        assert (out['gt_depth'][48:] == 0).all() and (out['gt_normal'][48:] == 0).all()
+        norms = np.linalg.norm(out['gt_normal'], axis=-1)
+        assert np.allclose(norms[norms > 0], 1, atol=1e-6)
+
+
+def test_class_maps_resize_nearest_and_depth_never_blends():
+    import mmcv
+
+    ins = make_dense_results()
+    out = build([dict(type='PairedResize', scale=(123, 91), keep_ratio=False)])(
+        make_dense_results())
+    for key in ('gt_edge', 'gt_depth'):
+        np.testing.assert_array_equal(
+            out[key], mmcv.imresize(ins[key], (123, 91), interpolation='nearest'))
+    assert set(np.unique(out['gt_depth'])) <= set(np.unique(ins['gt_depth']))
+    assert set(np.unique(out['gt_seg_map'])) == {0, 3, 7, 255}
+    norms = np.linalg.norm(out['gt_normal'], axis=-1)
+    assert out['gt_normal'].shape == (91, 123, 3) and (norms > 0).any()
+    np.testing.assert_allclose(norms[norms > 0], 1, atol=1e-6)
+    zero = mmcv.imresize(np.linalg.norm(ins['gt_normal'], axis=-1), (123, 91),
+                         interpolation='nearest') == 0
+    np.testing.assert_array_equal(norms == 0, zero)  # invalid stays invalid, and only it
+
+
+@pytest.mark.parametrize('direction, axis', [('horizontal', 0), ('vertical', 1)])
+def test_flip_negates_the_normal_component_along_the_flip_axis(direction, axis):
+    import mmcv
+
+    ins = make_dense_results()
+    out = build([dict(type='PairedRandomFlip', prob=1.0, direction=direction)])(
+        make_dense_results())
+    expected = mmcv.imflip(ins['gt_normal'], direction).copy()
+    expected[..., axis] *= -1
+    np.testing.assert_array_equal(out['gt_normal'], expected)
+    np.testing.assert_array_equal(out['gt_edge'], mmcv.imflip(ins['gt_edge'], direction))
+    np.testing.assert_array_equal(out['gt_depth'], mmcv.imflip(ins['gt_depth'], direction))
+
+
+@pytest.mark.parametrize('h, w', [(300, 400), (500, 400)])
+def test_nyud_crop_on_a_smaller_image_pads_with_ignore_values(h, w):
+    """NYUD-v2's 425 x 560 (h x w) crop, mmdet's (w, h) order: pad to at least the crop
+    first; a sample without boxes is never dropped (allow_negative_crop=False)."""
+    ins = make_dense_results(h, w)
+    pipeline = build([dict(type='PairedPad', size=(560, 425)),
+                      dict(type='PairedRandomCrop', crop_size=(560, 425))])
+    np.random.seed(0)
+    out = pipeline(make_dense_results(h, w))
+    y = -int(out['homography_matrix'][1, 2])
+    assert out['img'].shape == (425, 560, 3) and not out['homography_matrix'][0, 2]
+    rows = slice(0, h - y)
+    for key, ignore in (('gt_seg_map', 255), ('gt_edge', 255), ('gt_depth', 0),
+                        ('gt_normal', 0)):
+        assert out[key].shape[:2] == (425, 560)
+        np.testing.assert_array_equal(out[key][rows, :w], ins[key][y:y + 425])
+        assert (out[key][:, w:] == ignore).all() and (out[key][h - y:] == ignore).all()
+
+
+def test_random_resize_ratio_range_takes_paired_resize():
+    pipeline = build([dict(type='RandomResize', scale=(80, 60), ratio_range=(0.5, 2.0),
+                           keep_ratio=True, resize_type='PairedResize')])
+    sizes = set()
+    for seed in range(4):
+        np.random.seed(seed)
+        out = pipeline(make_dense_results())
+        sizes.add(out['img'].shape[:2])
+        for key in ('gt_seg_map', 'gt_edge', 'gt_depth', 'gt_normal'):
+            assert out[key].shape[:2] == out['img'].shape[:2]
+        assert set(np.unique(out['gt_edge'])) <= {0, 1, 255}
+    assert len(sizes) > 2 and all(30 <= h <= 120 for h, _ in sizes)
+
+
+def test_pack_dense_labels_shapes_and_dtypes():
+    np.random.seed(2)
+    out = build(PAIRED + [dict(type='PackMultiTaskInputs')])(make_dense_results())
+    sample = out['data_samples']
+    assert sample.tasks == DENSE_TASKS and out['inputs'].shape == (3, 64, 64)
+    assert sample.gt_sem_seg.sem_seg.shape == (1, 64, 64)
+    assert sample.gt_sem_seg.sem_seg.dtype == torch.long
+    assert sample.gt_sem_seg.data is sample.gt_sem_seg.sem_seg  # the table's key and mmdet's
+    for field, channels, dtype in (('gt_edge', 1, torch.long), ('gt_parts', 1, torch.long),
+                                   ('gt_depth', 1, torch.float32),
+                                   ('gt_normal', 3, torch.float32)):
+        assert sample.get(field).data.shape == (channels, 64, 64), field
+        assert sample.get(field).data.dtype == dtype, field
+    assert 'gt_sal' not in sample and 'gt_clean' not in sample
+    assert torch.equal(sample.gt_parts.data, sample.gt_sem_seg.sem_seg)
+    np.random.seed(2)
+    unpacked = build(PAIRED)(make_dense_results())
+    assert torch.equal(sample.gt_normal.data,
+                       torch.from_numpy(unpacked['gt_normal']).permute(2, 0, 1))
+
+
+def test_pack_refuses_a_dense_label_left_behind():
+    with pytest.raises(ValueError, match='depth label depth.npy.*in.png.*Paired'):
+        build([dict(type='Resize', scale=(40, 30)),
+               dict(type='PackMultiTaskInputs')])(make_dense_results())

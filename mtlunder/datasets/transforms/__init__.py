@@ -1,9 +1,9 @@
 from .formatting import PackMultiTaskInputs
 from .geometric import PairedPad, PairedRandomCrop, PairedRandomFlip, PairedResize
-from .loading import LoadReferenceImage
+from .loading import LoadDenseAnnotations, LoadReferenceImage
 from .photometric import RandomWaterCast
 
 __all__ = [
-    'LoadReferenceImage', 'PairedResize', 'PairedRandomFlip', 'PairedRandomCrop', 'PairedPad',
-    'RandomWaterCast', 'PackMultiTaskInputs'
+    'LoadReferenceImage', 'LoadDenseAnnotations', 'PairedResize', 'PairedRandomFlip',
+    'PairedRandomCrop', 'PairedPad', 'RandomWaterCast', 'PackMultiTaskInputs'
 ]
