@@ -1,4 +1,4 @@
-"""Generate the synthetic underwater detection + enhancement benchmark.
+"""Generate the synthetic underwater detection + enhancement + segmentation + depth benchmark.
 
 Example::
 

@@ -1,11 +1,15 @@
-"""Write the synthetic underwater det+enh benchmark to disk.
+"""Write the synthetic underwater det+enh+seg+depth benchmark to disk.
 
 Layout (the project's underwater benchmark format)::
 
     <out>/images/<name>.png          degraded underwater input
     <out>/references/<name>.png      clean reference (exact: the scene before the water)
-    <out>/annotations/train.json     COCO; image entries carry reference, tasks, water_type,
-    <out>/annotations/val.json       range_min / range_mean / range_max (m), depth_below_surface
+    <out>/segmentation/<name>.png    uint8 class map: 0 background, 1-4 = category_id,
+                                     255 = ignore (animals too small to get a box)
+    <out>/depth/<name>.npy           float32 range map (m) the formation model used
+    <out>/annotations/train.json     COCO; image entries carry reference, segmentation,
+    <out>/annotations/val.json       depth, tasks, water_type, range_min / range_mean /
+                                     range_max (m), depth_below_surface
 
 Image ``i`` is rendered from ``np.random.default_rng([seed, i])``, so the dataset depends on
 ``seed`` and ``num_images`` only, never on the number of workers.
@@ -32,6 +36,12 @@ DEFAULT_WATER_TYPES = ('I', 'IA', 'IB', 'II', 'III', '1C', '3C')
 
 CATEGORIES = [dict(id=i + 1, name=name) for i, name in enumerate(CLASSES)]
 
+#: Tasks every synthetic image is labelled for (its ``tasks`` entry).
+TASKS = ('det', 'enh', 'seg', 'depth')
+
+#: Folders written below the dataset root.
+SUBDIRS = ('images', 'references', 'segmentation', 'depth', 'annotations')
+
 
 def visible_range(water_type: str, min_transmission: float = 0.45, cap: float = 12.0) -> float:
     """Range (m) at which the clearest channel's transmission drops to ``min_transmission``."""
@@ -55,8 +65,9 @@ def render_sample(index: int, seed: int, size: Tuple[int, int],
 
     Returns:
         dict with ``clean`` and ``degraded`` (uint8 [H, W, 3] RGB), ``range_m`` (float32
-        [H, W]), ``objects`` (see :class:`~mtlunder.synthesis.scene.Scene`) and ``info``
-        (the :func:`~mtlunder.synthesis.formation.degrade` info).
+        [H, W], metres: the range given to :func:`~mtlunder.synthesis.formation.degrade`),
+        ``class_map`` (uint8 [H, W]), ``objects`` (see
+        :class:`~mtlunder.synthesis.scene.Scene`) and ``info`` (the ``degrade`` info).
     """
     rng = np.random.default_rng([seed, index])
     water_type = water_types[rng.integers(len(water_types))]
@@ -68,7 +79,8 @@ def render_sample(index: int, seed: int, size: Tuple[int, int],
                              rng.uniform(*depth_range), rng, noise_std=rng.uniform(*noise_std),
                              blur_sigma=rng.uniform(*blur_sigma))
     return dict(clean=clean, degraded=np.round(degraded * 255).astype(np.uint8),
-                range_m=scene.range_m, objects=scene.objects, info=info)
+                range_m=scene.range_m, class_map=scene.class_map, objects=scene.objects,
+                info=info)
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -82,17 +94,36 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         raise OSError(f'could not write image {path}')
 
 
+def _write_label_png(path: Path, labels: np.ndarray) -> None:
+    """Single-channel uint8 PNG (zlib level 1; label maps compress well with the default
+    strategy)."""
+    if labels.dtype != np.uint8 or labels.ndim != 2:
+        raise ValueError(f'label map must be uint8 [H, W], got {labels.dtype} {labels.shape}')
+    if not cv2.imwrite(str(path), labels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise OSError(f'could not write label map {path}')
+
+
+def _write_depth(path: Path, range_m: np.ndarray) -> None:
+    """float32 [H, W] metres as ``.npy``."""
+    with open(path, 'wb') as f:
+        np.save(f, np.ascontiguousarray(range_m, dtype=np.float32))
+
+
 def _make_sample(job: Tuple[int, str, dict]) -> dict:
-    """Render image ``index`` and write its PNGs below ``root``; return its COCO records."""
+    """Render image ``index`` and write its files below ``root``; return its COCO records."""
     index, root, params = job
     sample = render_sample(index, **params)
-    name = f'{index:06d}.png'
+    stem = f'{index:06d}'
+    name = f'{stem}.png'
     _write_png(Path(root, 'images', name), sample['degraded'])
     _write_png(Path(root, 'references', name), sample['clean'])
+    _write_label_png(Path(root, 'segmentation', name), sample['class_map'])
+    _write_depth(Path(root, 'depth', f'{stem}.npy'), sample['range_m'])
     info = sample['info']
     height, width = sample['clean'].shape[:2]
     image = dict(id=index + 1, file_name=name, width=width, height=height, reference=name,
-                 tasks=['det', 'enh'], water_type=info['water_type'],
+                 segmentation=name, depth=f'{stem}.npy', tasks=list(TASKS),
+                 water_type=info['water_type'],
                  range_min=round(info['range_min'], 3), range_mean=round(info['range_mean'], 3),
                  range_max=round(info['range_max'], 3),
                  depth_below_surface=round(info['depth_below_surface'], 3),
@@ -168,7 +199,8 @@ def generate_benchmark(out_dir: str,
                        blur_sigma: Tuple[float, float] = (0.0, 1.0),
                        num_objects: Tuple[int, int] = (2, 8),
                        verbose: bool = True) -> dict:
-    """Render ``num_images`` synthetic underwater images with boxes and clean references.
+    """Render ``num_images`` synthetic underwater images with boxes, clean references,
+    per-pixel class maps and range (depth) maps.
 
     Args:
         out_dir: dataset root to create. Written in a temporary folder beside it and
@@ -208,7 +240,7 @@ def generate_benchmark(out_dir: str,
     tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
     try:
         tmp.chmod(0o755)
-        for sub in ('images', 'references', 'annotations'):
+        for sub in SUBDIRS:
             (tmp / sub).mkdir()
         start, cpu_start = time.perf_counter(), time.process_time()
         records = _render_all(tmp, num_images, params, workers, verbose)
@@ -218,7 +250,7 @@ def generate_benchmark(out_dir: str,
         val_ids = set(np.random.default_rng(seed).permutation(num_images)[:n_val].tolist())
         splits = dict(train=[r for r in records if r['index'] not in val_ids],
                       val=[r for r in records if r['index'] in val_ids])
-        info = dict(description='mtlunder synthetic underwater det+enh benchmark',
+        info = dict(description='mtlunder synthetic underwater det+enh+seg+depth benchmark',
                     num_images=num_images, val_fraction=val_fraction,
                     **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()})
         next_id = 1

@@ -4,6 +4,7 @@ A scene is rendered clean (in-air radiance ``J``): textured sand / rock / algae 
 unlabelled rocks and weed behind the animals, 2-8 animals of the four DUO/URPC classes
 (some crowded, some cut by the frame), weed and rocks in front of some of them, and uneven
 lighting. Boxes are the tight boxes of each animal's *visible* mask after all occlusion.
+The per-pixel class map comes from the same visible masks (no random draws of its own).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -14,6 +15,9 @@ import numpy as np
 from .channels import modulate
 from .noise import fbm, value_noise
 from .sprites import CLASS_DRAWERS, Sprite, draw_rock, draw_weed
+
+#: Class-map value of pixels that carry no class label (see :class:`Scene`).
+IGNORE_INDEX = 255
 
 _SAND_RGB = ((0.78, 0.70, 0.54), (0.70, 0.64, 0.52), (0.62, 0.58, 0.50), (0.82, 0.76, 0.62),
              (0.55, 0.50, 0.42))
@@ -33,11 +37,19 @@ class Scene:
         objects: one dict per labelled object: ``instance_id``, ``category_id`` (1-4),
             ``bbox`` [x, y, w, h] (tight box of the visible mask, pixels), ``area`` (visible
             pixels), ``visible_fraction``, ``iscrowd`` (1 = too occluded to count; ignore).
+        class_map: uint8 [H, W] semantic labels: the ``category_id`` (1-4 = holothurian,
+            echinus, scallop, starfish) of the front-most animal seen at the pixel, 0 for
+            background (seabed, distractor rocks and weed). Every pixel of a boxed animal
+            (``iscrowd`` 0 or 1) carries its class, so it equals ``category_id`` of
+            ``instances`` where ``instances > 0``. The visible pixels of an animal too small
+            to be labelled (no box, see :func:`render_scene`) are :data:`IGNORE_INDEX`
+            (255): they are an animal, yet the detection labels say "no object" there.
     """
     image: np.ndarray
     range_m: np.ndarray
     instances: np.ndarray
     objects: List[dict] = field(default_factory=list)
+    class_map: Optional[np.ndarray] = None
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -166,7 +178,12 @@ def render_scene(rng: np.random.Generator,
         min_visible: an animal with a smaller visible fraction of its full mask (occluded
             or cut by the frame) is labelled ``iscrowd=1`` (ignored by training/evaluation).
         min_area: an animal with fewer visible pixels than this (at 320x320; scaled with the
-            image area) or a box side under 4 px is not labelled at all.
+            image area) or a box side under 4 px gets no box (not labelled for detection);
+            its visible pixels are :data:`IGNORE_INDEX` in ``class_map``.
+
+    Returns:
+        :class:`Scene`. ``range_m`` is final (animals already raised above the seabed): it
+        is the range the formation model is given.
     """
     h, w = size
     scale = min(h, w) / 320.0
@@ -205,6 +222,7 @@ def render_scene(rng: np.random.Generator,
     img = cv2.GaussianBlur(np.clip(img, 0, 1), (0, 0), 0.5)
 
     objects, instances = [], np.zeros((h, w), np.int32)
+    class_map = np.zeros((h, w), np.uint8)
     for k, category_id, sprite in placed:
         sh, sw = sprite.mask.shape
         x0, y0 = max(sprite.x0, 0), max(sprite.y0, 0)
@@ -217,11 +235,13 @@ def render_scene(rng: np.random.Generator,
         bbox = [x0 + int(xs.min()), y0 + int(ys.min()), int(xs.max() - xs.min()) + 1,
                 int(ys.max() - ys.min()) + 1]
         if visible < min_area * scale * scale or min(bbox[2:]) < 4:
+            class_map[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] = IGNORE_INDEX
             continue
         fraction = visible / float(sprite.mask.sum())
         instances[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] = k
+        class_map[y0:sprite.y0 + sh, x0:sprite.x0 + sw][window] = category_id
         objects.append(dict(instance_id=k, category_id=category_id, bbox=bbox, area=visible,
                             visible_fraction=round(fraction, 4),
                             iscrowd=int(fraction < min_visible)))
     return Scene(image=img.astype(np.float32), range_m=np.maximum(range_m, 0.0),
-                 instances=instances, objects=objects)
+                 instances=instances, objects=objects, class_map=class_map)

@@ -67,7 +67,7 @@ def test_coco_json_fields_are_present_and_consistent_with_the_files(dataset):
             assert img is not None and ref is not None
             assert img.shape == ref.shape == (entry['height'], entry['width'], 3)
             assert (entry['height'], entry['width']) == SIZE
-            assert entry['tasks'] == ['det', 'enh']
+            assert entry['tasks'] == ['det', 'enh', 'seg', 'depth']
             assert entry['water_type'] in JERLOV_TYPES
             assert 0 < entry['range_min'] <= entry['range_mean'] <= entry['range_max'] <= 12
             assert 3.0 <= entry['depth_below_surface'] <= 5.0
