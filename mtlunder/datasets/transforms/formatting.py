@@ -69,7 +69,11 @@ class PackMultiTaskInputs(PackDetInputs):
     def _to_tensor(spec, results: dict) -> torch.Tensor:
         """The label of ``spec`` as [C, H, W]: long for label maps, float otherwise."""
         label = results[spec.results_key]
-        if label.shape[:2] != results['img'].shape[:2]:
+        # at the input size (training), or at the original size for a label loaded after
+        # the resize of a test pipeline (what the metrics compare with, as in mmseg)
+        evaluation = spec.kind != 'image' and 'ori_shape' in results and \
+            tuple(label.shape[:2]) == tuple(results['ori_shape'][:2])
+        if label.shape[:2] != results['img'].shape[:2] and not evaluation:
             kind = 'reference' if spec.kind == 'image' else f'{spec.name} label'
             raise ValueError(
                 f'{kind} {results.get(label_path_key(spec.name))} is {label.shape[:2]} (HxW) '

@@ -100,8 +100,10 @@ class LoadDenseAnnotations(BaseTransform):
     - ``continuous_map`` (depth): float32 [H, W], metres, 0 = no measurement.
     - ``unit_vector_map`` (normal): float32 [H, W, 3], (0, 0, 0) = invalid.
 
-    Place it after ``LoadImageFromFile``: a label whose [H, W] differs from ``img`` is
-    refused. Required keys: ``img_path``, the ``<task>_path`` keys (None = not labelled);
+    Place it after ``LoadImageFromFile``: a label whose [H, W] differs from the input's
+    original size (``ori_shape``, else ``img``) is refused. Before the geometric transforms
+    the labels move with the input (training); after a resize they stay at the original
+    size, which is what the metrics compare with (testing, as mmseg loads annotations). Required keys: ``img_path``, the ``<task>_path`` keys (None = not labelled);
     optional ``img``, ``tasks``. Added keys: ``gt_seg_map``, ``gt_depth``, ``gt_normal``,
     ``gt_edge``, ``gt_sal``, ``gt_parts`` (those with a file).
 
@@ -164,11 +166,11 @@ class LoadDenseAnnotations(BaseTransform):
         elif not np.issubdtype(label.dtype, np.floating):
             raise ValueError(f'label file {path} is {label.dtype}; a {kind} is float')
         img = results.get('img')
-        if img is not None and label.shape[:2] != img.shape[:2]:
+        size = tuple(results['ori_shape'][:2]) if 'ori_shape' in results else \
+            None if img is None else tuple(img.shape[:2])
+        if size is not None and tuple(label.shape[:2]) != size:
             raise ValueError(f'label file {path} is {label.shape[1]}x{label.shape[0]} (WxH) '
-                             f"but input {results.get('img_path')} is {img.shape[1]}x"
-                             f'{img.shape[0]}; LoadDenseAnnotations must come before '
-                             'geometric transforms')
+                             f"but input {results.get('img_path')} is {size[1]}x{size[0]}")
         return label.astype(dtype, copy=False)
 
     def __repr__(self) -> str:

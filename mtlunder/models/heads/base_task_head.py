@@ -102,12 +102,19 @@ class BaseTaskHead(BaseModule, metaclass=ABCMeta):
         the valid region raises a ValueError naming the image."""
         pairs = []
         for row, sample in enumerate(batch_data_samples):
-            h, w = sample.metainfo.get('img_shape', pred.shape[2:])[:2]
+            meta = sample.metainfo
+            h, w = meta.get('img_shape', pred.shape[2:])[:2]
             label = getattr(sample, self.spec.gt_field).data
+            name = meta.get('img_path', f'sample {row}')
             if label.shape[-2] < h or label.shape[-1] < w:
-                name = sample.metainfo.get('img_path', f'sample {row}')
                 raise ValueError(f'{self.spec.gt_field} of {name} has shape '
                                  f'{tuple(label.shape)}, smaller than img_shape {(h, w)}')
+            size = tuple(label.shape[-2:])
+            if size == tuple(meta.get('ori_shape', (h, w))[:2]) != (h, w) and \
+                    size != tuple(meta.get('pad_shape', (h, w))[:2]):
+                raise ValueError(f'{self.spec.gt_field} of {name} is at the original size '
+                                 f'{size}, not at the input size {(h, w)}: a training '
+                                 'pipeline loads the labels before its geometric transforms')
             pairs.append((pred[row, :, :h, :w], label[..., :h, :w].to(pred.device)))
         return pairs
 

@@ -1,0 +1,14 @@
+# The 4-task variant: semseg, depth, surface normals and edges (T = 4, S = 2).
+_base_ = './squadnet-base_aspp_seg-depth_300e_nyud.py'
+tasks = ['seg', 'depth', 'normal', 'edge']
+model = dict(
+    backbone=dict(tasks=tasks),
+    neck=dict(tasks=tasks),
+    heads=dict(normal=dict(type='NormalHead', decode_head={{_base_.aspp}}),
+               edge=dict(type='EdgeHead', decode_head={{_base_.aspp}})))
+train_dataloader = dict(dataset=dict(tasks=tasks))
+val_dataloader = dict(dataset=dict(tasks=tasks))
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='SegMetric', num_classes=40), dict(type='DepthMetric'),
+                 dict(type='NormalMetric'), dict(type='EdgeMetric', max_dist=0.011)]
+test_evaluator = val_evaluator
