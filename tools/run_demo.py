@@ -160,7 +160,8 @@ def main():
     print('\n== mtlunder demo ==')
     print(f'checkpoint: {osp.relpath(ckpt, ROOT)}')
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'enh/psnr', 'enh/input_psnr',
-                'enh/ssim', 'enh/input_ssim', 'combined/score'):
+                'enh/ssim', 'enh/input_ssim', 'seg/mIoU', 'seg/aAcc', 'depth/rmse',
+                'depth/abs_rel', 'depth/delta1', 'combined/score'):
         if key in metrics:
             print(f'{key:>18}: {metrics[key]:.4f}')
     if 'enh/psnr' in metrics and 'enh/input_psnr' in metrics:

@@ -78,16 +78,18 @@ def num_classes_of(model: nn.Module, default: int = 4) -> int:
 
 
 def random_batch(tasks: Sequence[str], batch_size: int, shape: Sequence[int], num_classes: int,
-                 num_boxes: int = 3, seed: int = 0) -> dict:
+                 num_boxes: int = 3, seed: int = 0, map_classes: dict = None) -> dict:
     """A data batch as the dataloader yields it: uint8 images [3, H, W] and data samples.
 
-    Labels per task: ``det`` ``num_boxes`` random boxes (xyxy pixels) and labels; ``enh`` a
-    float clean image [3, H, W] in the input's 0..255 range; ``seg`` labels [1, H, W];
-    ``depth`` metres [1, H, W].
+    Labels per task, by its kind in the task table: boxes ``num_boxes`` random boxes (xyxy
+    pixels) and labels; image a float clean image [3, H, W] in the input's 0..255 range;
+    label map [1, H, W] in ``[0, map_classes[task])`` (default 2: a binary map);
+    continuous map [1, H, W] in metres; unit vectors [3, H, W].
     """
+    import torch.nn.functional as F
     from mmengine.structures import InstanceData, PixelData
 
-    from mtlunder.structures.multitask_data_sample import MultiTaskDataSample
+    from mtlunder.structures import TASK_SPECS, MultiTaskDataSample
 
     g = torch.Generator().manual_seed(seed)
     h, w = shape
@@ -97,21 +99,28 @@ def random_batch(tasks: Sequence[str], batch_size: int, shape: Sequence[int], nu
         sample = MultiTaskDataSample(metainfo=dict(
             img_id=i, img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
             scale_factor=(1.0, 1.0), flip=False, tasks=tuple(tasks)))
-        if 'det' in tasks:
-            xy = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.7, h * 0.7])
-            wh = (torch.rand(num_boxes, 2, generator=g) * 0.25 + 0.05) * torch.tensor([w, h])
-            sample.gt_instances = InstanceData(
-                bboxes=torch.cat([xy, xy + wh], dim=1),
-                labels=torch.randint(0, num_classes, (num_boxes, ), generator=g))
-            sample.ignored_instances = InstanceData(bboxes=torch.zeros(0, 4),
-                                                    labels=torch.zeros(0, dtype=torch.long))
-        if 'enh' in tasks:
-            sample.gt_clean = PixelData(data=torch.rand(3, h, w, generator=g) * 255)
-        if 'seg' in tasks:
-            sample.gt_sem_seg = PixelData(
-                data=torch.randint(0, num_classes, (1, h, w), generator=g))
-        if 'depth' in tasks:
-            sample.gt_depth = PixelData(data=torch.rand(1, h, w, generator=g) * 10)
+        for task in tasks:
+            spec = TASK_SPECS[task]
+            if spec.kind == 'boxes':
+                xy = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.7, h * 0.7])
+                wh = (torch.rand(num_boxes, 2, generator=g) * 0.25 + 0.05) * \
+                    torch.tensor([w, h])
+                setattr(sample, spec.gt_field, InstanceData(
+                    bboxes=torch.cat([xy, xy + wh], dim=1),
+                    labels=torch.randint(0, num_classes, (num_boxes, ), generator=g)))
+                sample.ignored_instances = InstanceData(
+                    bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+                continue
+            if spec.kind == 'image':
+                data = torch.rand(3, h, w, generator=g) * 255
+            elif spec.kind == 'label_map':
+                data = torch.randint(0, (map_classes or {}).get(task, 2), (1, h, w),
+                                     generator=g)
+            elif spec.kind == 'continuous_map':
+                data = torch.rand(1, h, w, generator=g) * 10
+            else:
+                data = F.normalize(torch.randn(3, h, w, generator=g), dim=0)
+            setattr(sample, spec.gt_field, PixelData(data=data))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -141,7 +150,12 @@ def prepare(cfg, args, device: torch.device) -> dict:
         loader_cfg.pop('persistent_workers', None)
         data = next(iter(Runner.build_dataloader(loader_cfg)))
     else:
-        data = random_batch(tasks, args.batch_size, args.shape, num_classes_of(model))
+        from mtlunder.models.heads import SegHead
+
+        map_classes = {t: h.decode_head.num_classes for t, h in
+                       getattr(model, 'heads', {}).items() if isinstance(h, SegHead)}
+        data = random_batch(tasks, args.batch_size, args.shape, num_classes_of(model),
+                            map_classes=map_classes)
     return dict(model=model, data=data, optim_wrapper=build_optim_wrapper(model, cfg.optim_wrapper),
                 tasks=tasks, params=sum(p.numel() for p in model.parameters()))
 
