@@ -146,8 +146,10 @@ def main():
                             *options])
     work_dir = osp.join(ROOT, args.work_dir)
     ckpt = best_checkpoint(work_dir)
+    # the real demo's grid shows UTTS frames, which need not be among the first pictures
+    every_picture = ['default_hooks.visualization.max_images=None'] if args.real else []
     timings['test'] = run([py, 'tools/test.py', args.config, ckpt, '--work-dir', args.work_dir,
-                           '--show-dir', 'vis', *options])
+                           '--show-dir', 'vis', *options, *every_picture])
     metrics = latest_metrics(work_dir)
     vis_dirs = sorted(glob.glob(osp.join(work_dir, '*', 'vis')), key=osp.getmtime)
     grid = osp.join(work_dir, 'demo_grid.png')

@@ -1,3 +1,4 @@
 from .inference import inference_multitask, init_model
+from .inferencer import MultiTaskInferencer
 
-__all__ = ['inference_multitask', 'init_model']
+__all__ = ['MultiTaskInferencer', 'inference_multitask', 'init_model']
