@@ -143,6 +143,18 @@ class BaseTaskHead(BaseModule, metaclass=ABCMeta):
         return list(batch_data_samples)
 
 
+def fuse_levels(convs: Sequence, feats: Sequence[Tensor], head: str) -> Tensor:
+    """``sum_i convs[i](feats[i])``, each upsampled (bilinear) to the finest level's size:
+    the light decoder of the pixel and enhancement heads. ``feats``: levels, finest first."""
+    if len(feats) < len(convs):
+        raise ValueError(f'{head} expects >= {len(convs)} levels, got {len(feats)}')
+    size = feats[0].shape[2:]
+    x = convs[0](feats[0])
+    for conv, feat in zip(convs[1:], feats[1:]):
+        x = x + F.interpolate(conv(feat), size=size, mode='bilinear', align_corners=False)
+    return x
+
+
 def to_original_size(pred_map: Tensor, meta: dict, rescale: bool) -> Tensor:
     """[C, Hpad, Wpad] -> valid region ``img_shape`` -> (``rescale``) ``ori_shape``
     (bilinear, antialiased)."""

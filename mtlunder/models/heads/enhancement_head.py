@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from mtlunder.models.data_preprocessors import denormalize
 from mtlunder.registry import MODELS
-from .base_task_head import BaseTaskHead
+from .base_task_head import BaseTaskHead, fuse_levels
 
 
 @MODELS.register_module()
@@ -100,13 +100,8 @@ class EnhancementHead(BaseTaskHead):
 
         Returns the enhanced image [B, 3, H, W] in the inputs' normalisation.
         """
-        if len(feats) < len(self.lateral_convs):
-            raise ValueError(f'EnhancementHead expects >= {len(self.lateral_convs)} levels, '
-                             f'got {len(feats)}')
-        size = feats[0].shape[2:]
-        x = self.lateral_convs[0](feats[0])
-        for conv, feat in zip(self.lateral_convs[1:], feats[1:]):
-            x = x + F.interpolate(conv(feat), size=size, mode='bilinear', align_corners=False)
+        x = fuse_levels(self.lateral_convs, feats, type(self).__name__)
+        size = x.shape[2:]
         x = self.fuse_conv(torch.cat([x, F.adaptive_avg_pool2d(inputs, size)], dim=1))
         coeffs = F.interpolate(self.coeff_conv(x), size=inputs.shape[2:], mode='bilinear',
                                align_corners=False)

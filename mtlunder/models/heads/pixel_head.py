@@ -1,13 +1,12 @@
 """A light per-pixel decoder shared by the depth, normal and edge heads."""
 from typing import Optional, Sequence
 
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
-from .base_task_head import BaseTaskHead
+from .base_task_head import BaseTaskHead, fuse_levels
 
 
 class BasePixelHead(BaseTaskHead):
@@ -51,11 +50,5 @@ class BasePixelHead(BaseTaskHead):
     def forward(self, feats: Sequence[Tensor], inputs=None) -> Tensor:
         if self.decode_head is not None:
             return self.decode_head(list(feats))
-        if len(feats) < len(self.lateral_convs):
-            raise ValueError(f'{type(self).__name__} expects >= {len(self.lateral_convs)} '
-                             f'levels, got {len(feats)}')
-        size = feats[0].shape[2:]
-        x = self.lateral_convs[0](feats[0])
-        for conv, feat in zip(self.lateral_convs[1:], feats[1:]):
-            x = x + F.interpolate(conv(feat), size=size, mode='bilinear', align_corners=False)
+        x = fuse_levels(self.lateral_convs, feats, type(self).__name__)
         return self.conv_out(self.fuse_conv(x))
