@@ -8,7 +8,7 @@ from mtlunder.registry import TRANSFORMS
 from mtlunder.structures import TASK_SPECS, MultiTaskDataSample
 
 from .geometric import MMDET_SEG_KEY
-from .loading import label_path_key
+from .loading import LABELS_AT_ORI_SHAPE, label_path_key
 
 #: The dense tasks of the table, packed as ``PixelData`` into their ``gt_field``.
 DENSE_SPECS = tuple(spec for spec in TASK_SPECS.values() if spec.is_dense)
@@ -71,7 +71,7 @@ class PackMultiTaskInputs(PackDetInputs):
         label = results[spec.results_key]
         # at the input size (training), or at the original size for a label loaded after
         # the resize of a test pipeline (what the metrics compare with, as in mmseg)
-        evaluation = spec.kind != 'image' and 'ori_shape' in results and \
+        evaluation = spec.kind != 'image' and results.get(LABELS_AT_ORI_SHAPE, False) and \
             tuple(label.shape[:2]) == tuple(results['ori_shape'][:2])
         if label.shape[:2] != results['img'].shape[:2] and not evaluation:
             kind = 'reference' if spec.kind == 'image' else f'{spec.name} label'

@@ -29,6 +29,10 @@ def label_path_key(task: str) -> str:
     return 'ref_path' if task == REF_SPEC.name else f'{task}_path'
 
 
+#: results key set when the dense labels were loaded after a resize (original size)
+LABELS_AT_ORI_SHAPE = 'labels_at_ori_shape'
+
+
 @TRANSFORMS.register_module()
 class LoadReferenceImage(BaseTransform):
     """Read ``results['ref_path']`` into the results key of the reference task
@@ -103,7 +107,8 @@ class LoadDenseAnnotations(BaseTransform):
     Place it after ``LoadImageFromFile``: a label whose [H, W] differs from the input's
     original size (``ori_shape``, else ``img``) is refused. Before the geometric transforms
     the labels move with the input (training); after a resize they stay at the original
-    size, which is what the metrics compare with (testing, as mmseg loads annotations). Required keys: ``img_path``, the ``<task>_path`` keys (None = not labelled);
+    size, which is what the metrics compare with (testing, as mmseg loads annotations), and
+    ``results['labels_at_ori_shape']`` tells the packing so. Required keys: ``img_path``, the ``<task>_path`` keys (None = not labelled);
     optional ``img``, ``tasks``. Added keys: ``gt_seg_map``, ``gt_depth``, ``gt_normal``,
     ``gt_edge``, ``gt_sal``, ``gt_parts`` (those with a file).
 
@@ -132,6 +137,11 @@ class LoadDenseAnnotations(BaseTransform):
                 continue
             label = self._check(self._read(path), TASK_SPECS[task].kind, path, results)
             results[TASK_SPECS[task].results_key] = label
+        img = results.get('img')
+        if img is not None and 'ori_shape' in results and \
+                tuple(img.shape[:2]) != tuple(results['ori_shape'][:2]):
+            # loaded after a resize (a test pipeline): the labels stay at the original size
+            results[LABELS_AT_ORI_SHAPE] = True
         return results
 
     def _read(self, path: str) -> np.ndarray:
