@@ -1,6 +1,6 @@
 """Adapters between the pinned OpenMMLab stack (mmengine 0.10.7, mmcv 2.1.0) and torch 2.13.
 
-Three workarounds live here and nowhere else (DESIGN.md, "compat"):
+The workarounds live here and nowhere else (DESIGN.md, "compat"):
 
 1. **Safe checkpoint loading.** torch >= 2.6 loads with ``weights_only=True``; mmengine
    checkpoints hold a few harmless non-tensor globals (``HistoryBuffer`` in the message hub,
@@ -21,6 +21,8 @@ Three workarounds live here and nowhere else (DESIGN.md, "compat"):
    search child scopes: ``type='MultiTaskDDP'`` resolves to ``None`` and the run dies with
    ``TypeError: issubclass() arg 1 must be a class``. :func:`resolve_model_wrapper` rewrites
    a wrapper of mtlunder's registry to its import path, which ``get`` resolves.
+5. **Process-group teardown.** mmengine never destroys the process group; a gloo run can
+   then abort at exit. :func:`close_distributed` destroys it after training or testing.
 """
 import functools
 import os
@@ -151,6 +153,19 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     cfg.model_wrapper_cfg = wrapper
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     return True
+
+
+def close_distributed() -> None:
+    """Destroy the default process group, if any, before the process exits.
+
+    Without it a gloo run can abort at interpreter exit, after all its work (``terminate
+    called without an active exception``, exit code -6): gloo's threads are torn down
+    while still joinable. Seen once in a 2-process test run on this project's machine.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def resolve_model_wrapper(cfg) -> None:
