@@ -18,6 +18,7 @@ Shared protocol of the four metrics:
       in [0, 1], not percent; depth errors are in metres, angles in degrees.
 """
 import math
+from abc import abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -80,8 +81,9 @@ class _DenseTaskMetric(BaseMetric):
                                  'contains NaN or inf')
             self.results.append(self.score(pred, gt, where))
 
+    @abstractmethod
     def score(self, pred: torch.Tensor, gt: torch.Tensor, where) -> dict:
-        raise NotImplementedError
+        """The result entry of one sample's prediction and label (same [C, H, W] size)."""
 
     def scored(self, results: List[dict]) -> List[dict]:
         """The scored entries of ``results``; logs the scored and skipped counts."""
