@@ -1,8 +1,10 @@
 """The multi-task training step: single process and DDP, AMP- and accumulation-aware.
 
 :func:`multitask_train_step` is the one implementation; the model's ``train_step``
-(:class:`MultiTaskTrainStepMixin`) and the DDP wrapper's (``MultiTaskDDP``) both call it.
-The model follows this protocol (``MultiTaskDetector`` implements it):
+(``mtlunder.models.BaseMultiTaskModel`` with a balancer, or
+:class:`MultiTaskTrainStepMixin` for minimal models such as the tests' toy) and the DDP
+wrapper's (``MultiTaskDDP``) both call it. The model follows this protocol
+(``BaseMultiTaskModel`` declares it):
 
 * ``model(inputs, data_samples, mode='loss')`` -> flat dict with task-prefixed keys;
 * ``model.extract_shared(inputs) -> tuple[Tensor]`` and
