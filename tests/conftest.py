@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite."""
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 #: Real public samples kept outside the project (see ../shared/data/README.md).
 SHARED_DATA = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
+TOOLS = Path(__file__).resolve().parents[1] / 'tools' / 'analysis'
 
 
 @pytest.fixture(scope='session')
@@ -15,6 +17,18 @@ def shared_data():
         pytest.skip(f'real samples not found at {SHARED_DATA} (a user checkout has no '
                     '../shared/data)')
     return SHARED_DATA.resolve()
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """Import ``tools/analysis/<name>.py`` as a module (tools/ is not a package)."""
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f'analysis_{name}', TOOLS / f'{name}.py')
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope='module')
@@ -41,4 +55,15 @@ def real_mixed_benchmark(shared_data, tmp_path_factory):
         enh_sources=[SourceSpec('lsui', 'generic', shared_data / 'lsui_pairs'),
                      SourceSpec('euvp', 'generic', shared_data / 'euvp_pairs')],
         class_map={'urchin': 'echinus'}, split=(0.8, 0.2), show_progress=False)
+    return out
+
+
+@pytest.fixture(scope='session')
+def voc_nyud_demo(shared_data, tmp_path_factory):
+    """The VOC + NYUD-v2 demo data (``build_voc_nyud_demo``) built once per session; its
+    root folder (``voc/``, ``nyud/``)."""
+    from mtlunder.data_converters import build_voc_nyud_demo
+
+    out = tmp_path_factory.mktemp('voc_nyud') / 'voc_nyud_demo'
+    build_voc_nyud_demo(shared_data, out, show_progress=False)
     return out

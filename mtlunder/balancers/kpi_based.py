@@ -4,6 +4,11 @@ ICCV 2023).
 KPIs are task metrics in ``[0, 1]`` (higher is better) fed once per validation by the
 ``TaskKPIHook``: ``kappa_i <- (1 - m) kappa_i + m KPI_i`` with momentum ``m`` (the first
 measurement initialises ``kappa_i``). Until a task has a KPI its weight is uniform.
+
+Potentials ``p_i`` (single-task KPIs, AMTL always, DTP optionally) are given as numbers or
+read from the recorded ``single_task_results.json``
+(``tools/analysis/record_single_task.py``) with ``kpi_keys`` (and ``kpi_scales``), which
+must be the ``TaskKPIHook``'s: the hook checks that before training.
 """
 import json
 import math
@@ -21,7 +26,11 @@ class _KPIBalancer(BaseBalancer):
     """KPI EMA shared by DTP and AMTL. Buffers: ``kpi_ema [T]``, ``kpi_seen [T]`` (bool),
     ``epoch`` (closed training epochs)."""
 
-    def __init__(self, tasks: Sequence[str], momentum: float = 0.1):
+    def __init__(self, tasks: Sequence[str], momentum: float = 0.1,
+                 potentials: Optional[Dict[str, float]] = None,
+                 potentials_file: Optional[str] = None,
+                 kpi_keys: Optional[Dict[str, str]] = None,
+                 kpi_scales: Optional[Dict[str, float]] = None):
         super().__init__(tasks)
         if not 0 < momentum <= 1:
             raise ValueError(f'{type(self).__name__}: momentum must be in (0, 1], '
@@ -31,6 +40,31 @@ class _KPIBalancer(BaseBalancer):
         self.register_buffer('kpi_ema', torch.zeros(n, dtype=torch.float64))
         self.register_buffer('kpi_seen', torch.zeros(n, dtype=torch.bool))
         self.register_buffer('epoch', torch.zeros((), dtype=torch.long))
+        #: the TaskKPIHook settings the potentials were read with (checked by the hook)
+        self.kpi_keys = dict(kpi_keys or {})
+        self.kpi_scales = dict(kpi_scales or {})
+        self.register_buffer('potentials', self._potentials(potentials, potentials_file))
+
+    def _potentials(self, potentials: Optional[Dict[str, float]],
+                    potentials_file: Optional[str]) -> Optional[Tensor]:
+        """``[T]`` float64 potentials in ``(0, 1]``, or None when neither is given."""
+        name = type(self).__name__
+        if potentials is not None and potentials_file is not None:
+            raise ValueError(f'{name}: give potentials or potentials_file, not both')
+        if potentials_file is not None:
+            potentials = load_potentials(potentials_file, self.kpi_keys, self.kpi_scales)
+        if potentials is None:
+            return None
+        missing = [t for t in self.tasks if t not in potentials]
+        if missing:
+            raise KeyError(f'{name}: no potential (single-task KPI) for tasks {missing}'
+                           + (f' in {potentials_file} (kpi_keys {self.kpi_keys})'
+                              if potentials_file else ''))
+        bad = {t: potentials[t] for t in self.tasks if not 0 < potentials[t] <= 1}
+        if bad:
+            raise ValueError(f'{name}: potentials are KPIs, in (0, 1]; got {bad} (map a '
+                             'metric into [0, 1] with kpi_scales, as the TaskKPIHook)')
+        return torch.tensor([float(potentials[t]) for t in self.tasks], dtype=torch.float64)
 
     def update_kpis(self, kpis: Dict[str, float]) -> None:
         for task, value in kpis.items():
@@ -51,18 +85,27 @@ class _KPIBalancer(BaseBalancer):
 
 @BALANCERS.register_module()
 class DTP(_KPIBalancer):
-    """Dynamic task prioritization: ``w_i = -(1 - kappa_i)^gamma log(kappa_i)``,
-    ``L = sum_i w_i L_i``; ``kappa`` is clamped to ``[eps, 1 - eps]``. Tasks without a KPI
-    yet get weight 1."""
+    """Dynamic task prioritization: ``w_i = -(1 - k_i)^gamma log(k_i)``,
+    ``L = sum_i w_i L_i``, ``k_i = kappa_i`` clamped to ``[eps, 1 - eps]``. Tasks without
+    a KPI yet get weight 1.
+
+    Off by default, as in the paper: with ``potentials`` or ``potentials_file`` (as
+    :class:`AMTL`) the KPI is the achievement ``k_i = kappa_i / p_i`` (clamped), so a task
+    counts as mastered when it reaches its single-task KPI rather than 1.
+    """
 
     def __init__(self, tasks: Sequence[str], gamma: float = 1.0, momentum: float = 0.1,
-                 eps: float = 1e-4):
-        super().__init__(tasks, momentum)
+                 eps: float = 1e-4, potentials: Optional[Dict[str, float]] = None,
+                 potentials_file: Optional[str] = None,
+                 kpi_keys: Optional[Dict[str, str]] = None,
+                 kpi_scales: Optional[Dict[str, float]] = None):
+        super().__init__(tasks, momentum, potentials, potentials_file, kpi_keys, kpi_scales)
         self.gamma = float(gamma)
         self.eps = float(eps)
 
     def all_weights(self) -> Tensor:
-        kappa = self.kpi_ema.clamp(self.eps, 1 - self.eps)
+        kappa = self.kpi_ema if self.potentials is None else self.kpi_ema / self.potentials
+        kappa = kappa.clamp(self.eps, 1 - self.eps)
         w = -(1 - kappa).pow(self.gamma) * kappa.log()
         return torch.where(self.kpi_seen, w, torch.ones_like(w))
 
@@ -72,28 +115,51 @@ class DTP(_KPIBalancer):
         return (w * values).sum(), self._record(losses, w)
 
 
-def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None) -> Dict[str, float]:
-    """Read single-task KPIs from a json file.
+def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None,
+                    kpi_scales: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    """Read single-task KPIs (potentials) from a json file.
 
-    Accepted layouts: ``{task: value}`` or ``{task: {metric_key: value, ...}}`` (mmengine's
-    per-run metric dicts), where ``kpi_keys[task]`` names the metric.
+    Layouts: the recorded ``single_task_results.json``
+    (:func:`~mtlunder.evaluation.single_task_results.load_single_task_results`), whose
+    ``tasks.<task>.metrics[kpi_keys[task]]`` is read; ``{task: {metric_key: value}}``, read
+    the same way; or ``{task: value}`` (the KPI itself). A metric is divided by
+    ``kpi_scales[task]`` (default 1) and must be higher-is-better
+    (:mod:`~mtlunder.evaluation.metric_directions`). With a metrics layout, only the tasks of
+    ``kpi_keys`` are read.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing (the message names the command that writes it).
     """
+    from mtlunder.evaluation.metric_directions import lower_is_better
+    from mtlunder.evaluation.single_task_results import (load_single_task_results,
+                                                         missing_results_error)
+
     if not osp.isfile(path):
-        raise FileNotFoundError(f'AMTL potentials file {path} does not exist')
+        raise missing_results_error(path)
     with open(path) as f:
         try:
             raw = json.load(f)
         except json.JSONDecodeError as err:
-            raise ValueError(f'AMTL potentials file {path} is not valid json: {err}') from err
+            raise ValueError(f'potentials file {path} is not valid json: {err}') from err
+    if isinstance(raw, dict) and 'format_version' in raw:
+        raw = {task: entry['metrics']
+               for task, entry in load_single_task_results(path)['tasks'].items()}
+    kpi_keys, kpi_scales = kpi_keys or {}, kpi_scales or {}
     out = {}
     for task, entry in raw.items():
-        if isinstance(entry, dict):
-            key = (kpi_keys or {}).get(task)
-            if key not in entry:
-                raise KeyError(f'{path}: task {task!r} has metrics {sorted(entry)}; set '
-                               f'kpi_keys[{task!r}] to one of them (got {key!r})')
-            entry = entry[key]
-        out[task] = float(entry)
+        if not isinstance(entry, dict):
+            out[task] = float(entry)
+            continue
+        if task not in kpi_keys:
+            continue
+        key = kpi_keys[task]
+        if key not in entry:
+            raise KeyError(f'{path}: task {task!r} has metrics {sorted(entry)}; set '
+                           f'kpi_keys[{task!r}] to one of them (got {key!r})')
+        if lower_is_better(key):
+            raise ValueError(f'{path}: KPIs are higher-is-better; {key!r} of task {task!r} '
+                             'is lower-is-better')
+        out[task] = float(entry[key]) / float(kpi_scales.get(task, 1.0))
     return out
 
 
@@ -112,32 +178,24 @@ class AMTL(_KPIBalancer):
     renormalised to sum to 1. Weights are uniform until every present task has a KPI.
 
     Args:
-        potentials: ``{task: single-task KPI}``; or give ``potentials_file`` (json, see
-            :func:`load_potentials`) with ``kpi_keys``.
+        potentials: ``{task: single-task KPI}`` in ``(0, 1]``; or give ``potentials_file``
+            (the recorded ``single_task_results.json``, see :func:`load_potentials`) with
+            ``kpi_keys`` (and ``kpi_scales``): the same as the ``TaskKPIHook``'s.
     """
 
     def __init__(self, tasks: Sequence[str], potentials: Optional[Dict[str, float]] = None,
                  potentials_file: Optional[str] = None,
-                 kpi_keys: Optional[Dict[str, str]] = None, margin: float = 0.05,
+                 kpi_keys: Optional[Dict[str, str]] = None,
+                 kpi_scales: Optional[Dict[str, float]] = None, margin: float = 0.05,
                  gamma: float = 2.0, momentum: float = 0.1, warmup_epochs: int = 0,
                  normalize: str = 'sum', form: str = 'geometric'):
-        super().__init__(tasks, momentum)
-        if (potentials is None) == (potentials_file is None):
-            raise ValueError('AMTL needs exactly one of potentials or potentials_file')
-        if potentials_file is not None:
-            potentials = load_potentials(potentials_file, kpi_keys)
-        missing = [t for t in self.tasks if t not in potentials]
-        if missing:
-            raise KeyError(f'AMTL: no potential (single-task KPI) for tasks {missing}')
-        bad = {t: potentials[t] for t in self.tasks if not potentials[t] > 0}
-        if bad:
-            raise ValueError(f'AMTL: potentials must be > 0, got {bad}')
+        if potentials is None and potentials_file is None:
+            raise ValueError('AMTL needs potentials or potentials_file')
+        super().__init__(tasks, momentum, potentials, potentials_file, kpi_keys, kpi_scales)
         if normalize not in ('sum', 'softmax'):
             raise ValueError(f"AMTL normalize must be 'sum' or 'softmax', got {normalize!r}")
         if form not in ('geometric', 'arithmetic'):
             raise ValueError(f"AMTL form must be 'geometric' or 'arithmetic', got {form!r}")
-        self.register_buffer('potentials', torch.tensor(
-            [float(potentials[t]) for t in self.tasks], dtype=torch.float64))
         self.margin = float(margin)
         self.gamma = float(gamma)
         self.warmup_epochs = int(warmup_epochs)

@@ -9,13 +9,17 @@ ids are ``<year folder>_<image id>``.
 
 PASCAL_MT: ``JPEGImages/<id>.jpg``, ``pascal-context/trainval/<id>.mat`` (``LabelMap``),
 ``human_parts/<id>.mat``, ``sal_distill/<id>.png``, ``normals_distill/<id>.png``,
-``ImageSets/Context/{train,val}.txt``. Segmentation: ``semseg/{VOC12,pascal-context}/<id>.png``
-when present, else the ``LabelMap`` through a user mapping (``src dst`` lines, unmapped ->
-255), else the raw ``LabelMap`` (must fit below 255). Edges: pixels whose ``LabelMap`` label
-differs from the right or lower neighbour (1 px wide). Parts: 6 human parts (head, torso,
-upper arm, lower arm, upper leg, lower leg), 0 = background. Saliency: distilled map > 0.5.
-Normals: ``2 v / 255 - 1``, zeroed outside NYU-compatible classes when
-``json/{nyu,context}_classes.json`` exist.
+``ImageSets/Context/{train,val}.txt``. Segmentation comes from one source for the whole
+dataset (:data:`SEG_SOURCES`, never mixed per sample): ``context59`` (default) maps the
+``LabelMap`` through the bundled 59-class table (:mod:`.pascal_context_classes`; 0 =
+background, 1..59); ``voc21`` reads ``semseg/VOC12/<id>.png``, else
+``semseg/pascal-context/<id>.png`` (21 VOC classes, ASTMT's rule); ``mapping`` maps the
+``LabelMap`` through a user table (``src dst`` lines, unmapped -> 255). Edges: pixels whose
+``LabelMap`` label differs from the right or lower neighbour (1 px wide). Parts: 6 human
+parts (head, torso, upper arm, lower arm, upper leg, lower leg), 0 = background; an image
+without any part pixel is not labelled for parts (as ASTMT ignores such maps). Saliency:
+distilled map > 0.5. Normals: ``2 v / 255 - 1``, zeroed outside NYU-compatible classes
+when ``json/{nyu,context}_classes.json`` exist.
 """
 import json
 from pathlib import Path
@@ -26,6 +30,7 @@ import numpy as np
 from .dense import IGNORE_INDEX, DenseWriter
 from .detection import Box, ClassResolver, DetImage, clip_box, to_coco
 from .io import DataError, atomic_dir, checked_size, progress, read_label_map, read_rgb
+from .pascal_context_classes import CONTEXT59_CLASSES, context59_lut
 from .report import Report
 from .voc import parse_voc_xml
 
@@ -40,6 +45,19 @@ HUMAN_PART = dict(hair=1, head=1, lear=1, lebrow=1, leye=1, mouth=1, nose=1, rea
                   rebrow=1, reye=1, neck=2, torso=2, luarm=3, ruarm=3, lhand=4, llarm=4,
                   rhand=4, rlarm=4, luleg=5, ruleg=5, lfoot=6, llleg=6, rfoot=6, rlleg=6)
 PERSON_CLASS_IND = 15
+
+#: ``seg_source`` -> what the segmentation labels are (``meta.json`` ``seg_mapping``).
+SEG_SOURCES = dict(
+    context59='LabelMap through the bundled PASCAL-Context 59-class table: 0 = background '
+              '(the other 400 classes and unlabelled), 1..59',
+    voc21='semseg/VOC12/<id>.png, else semseg/pascal-context/<id>.png: 21 VOC classes, '
+          '0 = background, 255 = ignore',
+    mapping='LabelMap through a user table, unmapped -> 255')
+#: ``seg_source`` -> class names written to ``meta.json`` (None: from num_seg_classes).
+SEG_CLASSES = dict(context59=list(CONTEXT59_CLASSES), voc21=list(VOC_SEG_CLASSES),
+                   mapping=None)
+#: ``semseg/`` folders of the ``voc21`` source, in lookup order.
+VOC21_DIRS = ('VOC12', 'pascal-context')
 
 
 def _read_ids(path: Path) -> List[str]:
@@ -56,15 +74,24 @@ def _voc_year_dirs(root: Path) -> List[Path]:
     return dirs
 
 
-def _voc_splits(year: Path, has_seg: bool) -> Dict[str, List[str]]:
-    set_dir = year / 'ImageSets' / ('Segmentation' if has_seg else 'Main')
-    files = {p.stem: p for p in sorted(set_dir.glob('*.txt'))} if set_dir.is_dir() else {}
-    files = {k: v for k, v in files.items() if '_' not in k}  # skip per-class lists
-    if 'train' in files and 'val' in files:
-        files.pop('trainval', None)
-    if not files:
-        raise DataError(f'{set_dir}: no split lists (train.txt, val.txt, trainval.txt, test.txt)')
-    return {name: _read_ids(path) for name, path in files.items()}
+def _voc_splits(year: Path) -> Dict[str, List[str]]:
+    """split name -> ids: the union of the detection (``ImageSets/Main``) and the
+    segmentation (``ImageSets/Segmentation``) lists of that name."""
+    splits: Dict[str, List[str]] = {}
+    for kind in ('Main', 'Segmentation'):
+        set_dir = year / 'ImageSets' / kind
+        files = {p.stem: p for p in sorted(set_dir.glob('*.txt'))} if set_dir.is_dir() else {}
+        files = {k: v for k, v in files.items() if '_' not in k}  # skip per-class lists
+        if 'train' in files and 'val' in files:
+            files.pop('trainval', None)
+        for name, path in files.items():
+            ids = splits.setdefault(name, [])
+            known = set(ids)
+            ids.extend(i for i in _read_ids(path) if i not in known)
+    if not splits:
+        raise DataError(f'{year}/ImageSets: no split lists (train.txt, val.txt, trainval.txt, '
+                        'test.txt) in Main/ or Segmentation/')
+    return splits
 
 
 def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
@@ -78,7 +105,7 @@ def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
         for year in _voc_year_dirs(root):
             seg_dir = next((year / d for d in ('SegmentationClassAug', 'SegmentationClass')
                             if (year / d).is_dir()), None)
-            splits = _voc_splits(year, seg_dir is not None)
+            splits = _voc_splits(year)
             ids = sorted({i for v in splits.values() for i in v})
             for image_id in progress(ids, desc=year.name, enabled=show_progress):
                 image = year / 'JPEGImages' / f'{image_id}.jpg'
@@ -118,7 +145,9 @@ def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
         for split, entries in det.items():
             coco = to_coco([r for r, _ in entries], VOC_CLASSES, lambda r: r.path.as_posix())
             for img, (_, has_seg) in zip(coco['images'], entries):
-                img['tasks'] = img['tasks'] + (['seg'] if has_seg else [])
+                if has_seg:
+                    img['tasks'] = img['tasks'] + ['seg']
+                    img['segmentation'] = f"{Path(img['file_name']).stem}.png"
             (tmp / 'annotations' / f'{split}.json').write_text(json.dumps(coco))
             report.count(f'boxes {split}', len(coco['annotations']))
         meta = writer.finish(source=str(root), det_classes=list(VOC_CLASSES))
@@ -160,9 +189,8 @@ def read_human_parts(path: Path, shape) -> np.ndarray:
     return target
 
 
-def _read_mapping(path: Optional[Path]) -> Optional[np.ndarray]:
-    if path is None:
-        return None
+def _read_mapping(path: Path) -> np.ndarray:
+    """``source_id target_id`` lines -> int64 lookup table [65536] (unmapped -> 255)."""
     lut = np.full(65536, IGNORE_INDEX, np.int64)
     for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
         if line.strip() and not line.startswith('#'):
@@ -170,19 +198,71 @@ def _read_mapping(path: Optional[Path]) -> Optional[np.ndarray]:
                 src, dst = (int(v) for v in line.split()[:2])
             except ValueError as err:
                 raise DataError(f'{path}:{n}: expected "source_id target_id"') from err
+            if not 0 <= src < len(lut):
+                raise DataError(f'{path}:{n}: source id {src} outside 0..{len(lut) - 1}')
             lut[src] = dst
     return lut
 
 
+def _lookup(lut: np.ndarray, label_map: np.ndarray, path: Path) -> np.ndarray:
+    """``lut[label_map]``; a LabelMap value outside the table raises naming ``path``."""
+    bad = (label_map < 0) | (label_map >= len(lut))
+    if bad.any():
+        raise DataError(f'{path}: LabelMap values {np.unique(label_map[bad])[:10].tolist()} '
+                        f'outside 0..{len(lut) - 1}')
+    return lut[label_map]
+
+
+def _resolve_seg_source(seg_source: Optional[str], seg_mapping: Optional[Path],
+                        num_seg_classes: Optional[int]) -> str:
+    """The segmentation source: ``seg_source``, else 'mapping' with a mapping file, else
+    'context59'; inconsistent arguments raise ValueError."""
+    source = seg_source or ('mapping' if seg_mapping is not None else 'context59')
+    if source not in SEG_SOURCES:
+        raise ValueError(f'seg_source {source!r}: expected one of {list(SEG_SOURCES)}')
+    if (source == 'mapping') != (seg_mapping is not None):
+        raise ValueError(f'seg_source {source!r} and seg_mapping {seg_mapping}: a mapping file '
+                         "goes with seg_source 'mapping' (--seg-source mapping --seg-mapping "
+                         'FILE), and only with it')
+    if num_seg_classes is not None and source != 'mapping':
+        raise ValueError(f'num_seg_classes is fixed by seg_source {source!r} '
+                         f'({len(SEG_CLASSES[source])} classes); it only applies to a mapping')
+    return source
+
+
+def _voc21_png(root: Path, sid: str) -> Optional[Path]:
+    """ASTMT's rule: ``semseg/VOC12/<id>.png``, else ``semseg/pascal-context/<id>.png``."""
+    return next((root / 'semseg' / d / f'{sid}.png' for d in VOC21_DIRS
+                 if (root / 'semseg' / d / f'{sid}.png').is_file()), None)
+
+
 def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path] = None,
                            num_seg_classes: Optional[int] = None, overwrite: bool = False,
-                           show_progress: bool = True) -> Report:
-    """PASCAL_MT tree -> dense format (see module doc)."""
+                           show_progress: bool = True, seg_source: Optional[str] = None
+                           ) -> Report:
+    """PASCAL_MT tree -> dense format (see module doc).
+
+    Args:
+        root: the PASCAL_MT folder.
+        out_dir: output folder (written atomically).
+        seg_mapping: ``LabelMap_id class_id`` text file (``seg_source='mapping'``).
+        num_seg_classes: class count of a mapping (names ``'0'..'n-1'``, range check).
+        overwrite: replace an existing ``out_dir``.
+        show_progress: progress bar.
+        seg_source: one of :data:`SEG_SOURCES`, for every sample alike; default
+            ``'mapping'`` with ``seg_mapping``, else ``'context59'``.
+    """
     from scipy.io import loadmat
 
     root = Path(root)
-    report = Report(f'PASCAL-Context {root} -> {out_dir}')
-    lut = _read_mapping(seg_mapping)
+    source = _resolve_seg_source(seg_source, seg_mapping, num_seg_classes)
+    report = Report(f'PASCAL-Context {root} -> {out_dir} (seg: {source})')
+    if source == 'context59':
+        lut = context59_lut()
+    elif source == 'mapping':
+        lut = _read_mapping(seg_mapping)
+    else:  # voc21: the semseg PNGs
+        lut = None
     splits = {}
     for split in ('train', 'val'):
         path = root / 'ImageSets' / 'Context' / f'{split}.txt'
@@ -198,7 +278,8 @@ def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path
         valid_normal_classes = [ctx[c] for c in nyu if c in ctx and c != 'unknown']
         if 'tvmonitor' in ctx:
             valid_normal_classes.append(ctx['tvmonitor'])
-    seg_classes = [str(i) for i in range(num_seg_classes)] if num_seg_classes else None
+    seg_classes = SEG_CLASSES[source] or (
+        [str(i) for i in range(num_seg_classes)] if num_seg_classes else None)
     with atomic_dir(out_dir, overwrite) as tmp:
         writer = DenseWriter(tmp, 'pascal_context', seg_classes, PARTS_CLASSES)
         for sid in progress(sorted(splits), desc='PASCAL-Context', enabled=show_progress):
@@ -216,21 +297,26 @@ def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path
                 except (KeyError, ValueError, OSError) as err:
                     raise DataError(f'{ctx_path}: no readable LabelMap ({err})') from err
                 labels['edge'] = label_edges(label_map)
-            png = next((root / 'semseg' / d / f'{sid}.png' for d in ('VOC12', 'pascal-context')
-                        if (root / 'semseg' / d / f'{sid}.png').is_file()), None)
-            if png is not None:
-                labels['seg'] = read_label_map(png)
-            elif label_map is not None:
                 if lut is not None:
-                    labels['seg'] = lut[label_map]
-                elif label_map.max() < IGNORE_INDEX:
-                    labels['seg'] = label_map
+                    labels['seg'] = _lookup(lut, label_map, ctx_path)
+            elif lut is not None:
+                report.add('missing_annotation', f'{ctx_path}: not found; {sid} has no seg '
+                           'and no edge label')
+            if source == 'voc21':
+                png = _voc21_png(root, sid)
+                if png is None:
+                    report.add('missing_annotation', f'{root}/semseg/{{VOC12,pascal-context}}/'
+                               f'{sid}.png: not found; {sid} has no seg label')
                 else:
-                    raise DataError(f'{ctx_path}: LabelMap values up to {label_map.max()} do '
-                                    'not fit uint8; pass a class mapping (--seg-mapping)')
+                    labels['seg'] = read_label_map(png)
+                    report.count(f'seg from semseg/{png.parent.name}')
             parts_path = root / 'human_parts' / f'{sid}.mat'
             if parts_path.is_file():
-                labels['parts'] = read_human_parts(parts_path, (height, width))
+                parts = read_human_parts(parts_path, (height, width))
+                if parts.any():
+                    labels['parts'] = parts
+                else:
+                    report.count('images without human parts (not labelled for parts)')
             sal_path = root / 'sal_distill' / f'{sid}.png'
             if sal_path.is_file():
                 labels['sal'] = (read_label_map(sal_path) / 255.0 > 0.5).astype(np.uint8)
@@ -241,8 +327,8 @@ def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path
                     normal[~np.isin(label_map, valid_normal_classes)] = 0.0
                 labels['normal'] = normal
             writer.add(sid, image, splits[sid], **labels)
-        meta = writer.finish(source=str(root), seg_mapping=str(seg_mapping) if seg_mapping
-                             else 'semseg png or raw LabelMap',
+        meta = writer.finish(source=str(root), seg_source=source,
+                             seg_mapping=str(seg_mapping) if seg_mapping else SEG_SOURCES[source],
                              normals_masked=valid_normal_classes is not None)
     report.count('images', meta['num_samples'])
     for task, n in meta['tasks'].items():

@@ -59,6 +59,9 @@ class DenseMultiTaskDataset(BaseDataset):
             ``test_mode``, ``indices``, ...) except ``ann_file``.
     """
 
+    #: Who writes this dataset's folder, named when ``meta.json`` or a split is missing.
+    converters: str = CONVERTERS
+
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -87,7 +90,7 @@ class DenseMultiTaskDataset(BaseDataset):
     def _read_meta(self) -> dict:
         if not exists(self.meta_file, backend_args=self.backend_args):
             raise FileNotFoundError(f'{self.meta_file} not found: not a dense multi-task '
-                                    f'dataset folder; it is written by {CONVERTERS}')
+                                    f'dataset folder; it is written by {self.converters}')
         try:
             return json.loads(get_text(self.meta_file, backend_args=self.backend_args))
         except json.JSONDecodeError as err:
@@ -123,7 +126,7 @@ class DenseMultiTaskDataset(BaseDataset):
             raise FileNotFoundError(
                 f'split file {self.ann_file} not found (splits of {self.meta_file}: '
                 f"{sorted(self.meta.get('splits') or ())}); split files are written by "
-                f'{CONVERTERS}')
+                f'{self.converters}')
         ids = get_text(self.ann_file, backend_args=self.backend_args).split()
         line_of = {}
         for line, sample_id in enumerate(ids, start=1):

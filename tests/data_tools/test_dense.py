@@ -5,10 +5,8 @@ import pytest
 from PIL import Image
 
 from mtlunder.data_converters import (DataError, DenseWriter, check_dataset, convert_nyud_mat,
-                                      convert_nyud_mt, convert_nyud_png, convert_pascal_context,
-                                      convert_voc)
+                                      convert_nyud_mt, convert_nyud_png, convert_voc)
 from mtlunder.data_converters.io import read_label_map, read_rgb, read_uint16_png
-from mtlunder.data_converters.pascal import HUMAN_PART, label_edges
 
 from .builders import voc_xml, write_image, write_truncated_jpeg
 
@@ -179,62 +177,3 @@ def test_voc_dense(tmp_path):
     (out / 'annotations' / 'train.json').write_text(json.dumps(train))
     errors = check_dataset(out, show_progress=False).issues['error']
     assert len(errors) == 1 and 'outside the 8x6 image' in errors[0]
-
-
-def _save_parts_mat(path, masks):
-    from scipy.io import savemat
-
-    part_dtype = [('part_name', 'O'), ('mask', 'O')]
-    parts = np.empty((1, len(masks)), dtype=part_dtype)
-    for i, (name, mask) in enumerate(masks.items()):
-        parts[0, i] = (name, mask.astype(np.uint8))
-    obj_dtype = [('class', 'O'), ('class_ind', 'O'), ('mask', 'O'), ('parts', 'O')]
-    objects = np.empty((1, 2), dtype=obj_dtype)
-    person = np.any(list(masks.values()), axis=0).astype(np.uint8)
-    objects[0, 0] = ('person', 15, person, parts)
-    objects[0, 1] = ('dog', 12, np.ones((H, W), np.uint8), np.zeros((0, 0)))
-    anno = np.empty((1, 1), dtype=[('imname', 'O'), ('objects', 'O')])
-    anno[0, 0] = ('x', objects)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    savemat(path, dict(anno=anno))
-
-
-def test_pascal_context(tmp_path):
-    from scipy.io import savemat
-
-    root = tmp_path / 'PASCAL_MT'
-    label_map = np.zeros((H, W), np.uint16)
-    label_map[:, 4:] = 7
-    head, arm = np.zeros((H, W), bool), np.zeros((H, W), bool)
-    head[0:2, 0:2] = True
-    arm[3:5, 1:3] = True
-    sal = np.tile(np.linspace(0, 255, W).astype(np.uint8), (H, 1))
-    normal_png = np.random.default_rng(2).integers(0, 256, (H, W, 3), dtype=np.uint8)
-    for sid in ('2008_000002', '2008_000003'):
-        write_image(root / 'JPEGImages' / f'{sid}.jpg', W, H)
-        (root / 'pascal-context' / 'trainval').mkdir(parents=True, exist_ok=True)
-        savemat(root / 'pascal-context' / 'trainval' / f'{sid}.mat', dict(LabelMap=label_map))
-        (root / 'sal_distill').mkdir(exist_ok=True)
-        Image.fromarray(sal).save(root / 'sal_distill' / f'{sid}.png')
-        (root / 'normals_distill').mkdir(exist_ok=True)
-        Image.fromarray(normal_png).save(root / 'normals_distill' / f'{sid}.png')
-    _save_parts_mat(root / 'human_parts' / '2008_000002.mat', dict(head=head, llarm=arm))
-    (root / 'ImageSets' / 'Context').mkdir(parents=True)
-    (root / 'ImageSets' / 'Context' / 'train.txt').write_text('2008_000002\n')
-    (root / 'ImageSets' / 'Context' / 'val.txt').write_text('2008_000003\n')
-    out = tmp_path / 'pc'
-    convert_pascal_context(root, out, show_progress=False)
-    parts = read_label_map(out / 'parts' / '2008_000002.png')
-    expected = np.zeros((H, W), np.uint8)
-    expected[head], expected[arm] = HUMAN_PART['head'], HUMAN_PART['llarm']
-    assert np.array_equal(parts, expected)
-    assert not (out / 'parts' / '2008_000003.png').exists()
-    assert np.array_equal(read_label_map(out / 'segmentation' / '2008_000003.png'), label_map)
-    edges = read_label_map(out / 'edges' / '2008_000002.png')
-    assert np.array_equal(edges, label_edges(label_map)) and edges[:, 3].all() \
-        and edges.sum() == H
-    assert np.array_equal(read_label_map(out / 'saliency' / '2008_000002.png'), sal > 127.5)
-    assert np.allclose(np.load(out / 'normals' / '2008_000002.npy'),
-                       2 * normal_png.astype(np.float64) / 255.0 - 1, atol=1e-6)
-    meta = json.loads((out / 'meta.json').read_text())
-    assert meta['tasks'] == dict(edge=2, normal=2, parts=1, sal=2, seg=2)

@@ -41,7 +41,8 @@ class TaskKPIHook(Hook):
             ``enh=40.0`` for PSNR in dB); default 1.
 
     The values come from rank 0 (``broadcast_object_list``) so every rank updates its
-    balancer with identical KPIs.
+    balancer with identical KPIs. Before training, potentials the balancer read from a file
+    must name the same metric and scale per task (:meth:`check_potential_keys`).
     """
 
     priority = 'LOW'
@@ -67,6 +68,21 @@ class TaskKPIHook(Hook):
             print_log(f'TaskKPIHook: metrics {missing} not found among {sorted(metrics)}; '
                       'those tasks keep their previous KPI', logger='current', level=30)
         return kpis
+
+    def check_potential_keys(self, balancer) -> None:
+        """Potentials read from a file (``balancer.kpi_keys``) must be the same metric, with
+        the same scale, as this hook's KPI of the task; raise ``ValueError`` otherwise."""
+        for task, key in getattr(balancer, 'kpi_keys', {}).items():
+            scale = float(balancer.kpi_scales.get(task, 1.0))
+            ours = (self.kpi_keys.get(task), float(self.kpi_scales.get(task, 1.0)))
+            if ours != (key, scale):
+                raise ValueError(
+                    f'{type(balancer).__name__} reads the potential of task {task!r} as '
+                    f'{key!r} / {scale:g}, but TaskKPIHook measures its KPI as '
+                    f'{ours[0]!r} / {ours[1]:g}; set the same kpi_keys (and kpi_scales) in both')
+
+    def before_train(self, runner) -> None:
+        self.check_potential_keys(_balancer(runner))
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None):
         from mmengine.dist import broadcast_object_list, get_world_size

@@ -1,14 +1,14 @@
 """One scalar for best-checkpoint selection of the detection + enhancement model."""
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mtlunder.registry import METRICS
+from .wrapper_metric import WrapperMetric
 
 
 @METRICS.register_module()
-class CombinedScoreMetric(BaseMetric):
+class CombinedScoreMetric(WrapperMetric):
     """Run several metrics and add ``combined/score`` from their results.
 
     ``score = det_weight * det + enh_weight * clip((psnr - input_psnr) / psnr_gain_scale, 0, 1)``
@@ -35,27 +35,10 @@ class CombinedScoreMetric(BaseMetric):
                  det_weight: float = 0.5, enh_weight: float = 0.5,
                  psnr_gain_scale: float = 10.0, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        if not metrics:
-            raise ValueError('CombinedScoreMetric needs the metrics it combines')
-        self.metrics = [METRICS.build(cfg) for cfg in metrics]
+        super().__init__(metrics, collect_device=collect_device, prefix=prefix)
         self.det_key, self.psnr_key, self.input_psnr_key = det_key, psnr_key, input_psnr_key
         self.det_weight, self.enh_weight = det_weight, enh_weight
         self.psnr_gain_scale = psnr_gain_scale
-
-    @property
-    def dataset_meta(self) -> Optional[dict]:
-        return self._dataset_meta
-
-    @dataset_meta.setter
-    def dataset_meta(self, dataset_meta: dict) -> None:
-        self._dataset_meta = dataset_meta
-        for metric in self.metrics:
-            metric.dataset_meta = dataset_meta
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for metric in self.metrics:
-            metric.process(data_batch, data_samples)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """``results``: one dict with the wrapped metrics' outputs -> ``{'score': float}``.
@@ -77,15 +60,3 @@ class CombinedScoreMetric(BaseMetric):
             gain = (values[self.psnr_key] - values[self.input_psnr_key]) / self.psnr_gain_scale
         score = self.det_weight * det + self.enh_weight * min(max(gain, 0.0), 1.0)
         return {'score': float(score)}
-
-    def evaluate(self, size: int) -> Dict[str, float]:
-        """Evaluate every wrapped metric (each gathers across ranks), then add the score."""
-        merged: Dict[str, float] = {}
-        for metric in self.metrics:
-            for key, value in metric.evaluate(size).items():
-                if key in merged:
-                    raise ValueError(f'CombinedScoreMetric: two metrics report {key!r}')
-                merged[key] = value
-        score = self.compute_metrics([merged])
-        merged.update({f'{self.prefix}/{k}': v for k, v in score.items()})
-        return merged

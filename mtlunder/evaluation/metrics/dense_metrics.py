@@ -216,7 +216,9 @@ class SegMetric(_DenseTaskMetric):
             miou = float('nan')
         else:
             miou = float(np.nanmean(iou))
-        names = (self.dataset_meta or {}).get('classes') if self.task == 'seg' else None
+        meta = self.dataset_meta or {}   # a mixture names each task's classes
+        names = meta.get(f'{self.task}_classes') or (
+            meta.get('classes') if self.task == 'seg' else None)
         if not names or len(names) != n:
             names = [str(c) for c in range(n)]
         width = max(len('class'), *(len(str(s)) for s in names))

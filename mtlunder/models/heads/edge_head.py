@@ -40,8 +40,13 @@ class EdgeHead(BasePixelHead):
         logits, labels = torch.cat(logits), torch.cat(labels)
         if not labels.numel():
             return {}
-        beta = 1 - labels.mean()
-        weight = torch.where(labels > 0.5, beta, 1 - beta)
-        loss = F.binary_cross_entropy_with_logits(logits, labels, weight=weight,
+        loss = F.binary_cross_entropy_with_logits(logits, labels, weight=hed_weights(labels),
                                                   reduction='sum')
         return {'loss_edge': loss / labels.numel()}
+
+
+def hed_weights(labels: Tensor) -> Tensor:
+    """HED class-balancing weights of binary labels [N] (0. / 1.): with ``beta`` the fraction
+    of 0s, a 1 weighs ``beta`` and a 0 weighs ``1 - beta``."""
+    beta = 1 - labels.mean()
+    return torch.where(labels > 0.5, beta, 1 - beta)
