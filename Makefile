@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.mtlunder-installed
 TORCH_VERSION := 2.13.0
 MMCV_VERSION  := 2.1.0
 
-.PHONY: test test-slow demo demo-real setup clean-venv
+.PHONY: test test-slow demo demo-real demo-voc-nyud setup clean-venv
 
 setup: $(STAMP)
 
@@ -39,6 +39,24 @@ demo: $(STAMP)
 # real data: the mixed benchmark of ../shared/data (RUIE-UTTS + LSUI + EUVP)
 demo-real: $(STAMP)
 	$(PY) tools/run_demo.py --real
+
+# VOC detection + VOC segmentation + NYUD-v2 depth, partially annotated (docs/voc_nyud.md):
+# build the demo data from ../shared/data, train the three single-task baselines, record
+# them, train AMTL on the mixture (potentials and delta_m from the record), print the table
+VND_WORK := work_dirs/voc_nyud_demo
+VND_CFG  := configs/voc_nyud
+demo-voc-nyud: $(STAMP)
+	test -f data/voc_nyud_demo/README.md || \
+	  $(PY) data_tools/build_voc_nyud_demo.py ../shared/data data/voc_nyud_demo
+	for t in det seg depth; do \
+	  $(PY) tools/train.py $(VND_CFG)/single-$${t}_squad-retinanet_r18_demo_voc-nyud.py \
+	    --work-dir $(VND_WORK)/single-$$t || exit 1; done
+	$(PY) tools/analysis/record_single_task.py $(VND_WORK)/single-det $(VND_WORK)/single-seg \
+	  $(VND_WORK)/single-depth --out $(VND_WORK)/single_task_results.json
+	$(PY) tools/train.py $(VND_CFG)/amtl_squad-retinanet_r18_demo_voc-nyud.py \
+	  --work-dir $(VND_WORK)/amtl
+	$(PY) tools/analysis/compare_single_task.py $(VND_WORK)/amtl \
+	  --single-task $(VND_WORK)/single_task_results.json
 
 clean-venv:
 	rm -rf $(VENV)

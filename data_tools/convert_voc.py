@@ -1,7 +1,7 @@
 """Convert PASCAL VOC 2007/2012 (detection + segmentation) to the dense multi-task format.
 
 Example:
-    python data_tools/convert_voc.py data/VOCdevkit data/voc_mt
+    python data_tools/convert_voc.py data/VOCdevkit data/voc
 """
 import argparse
 import sys

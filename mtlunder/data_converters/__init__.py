@@ -18,15 +18,16 @@ from .pascal import convert_pascal_context, convert_voc
 from .report import Report
 from .rgbd import find_rgbd_frames, read_depth_m, render_underwater
 from .voc import parse_voc_xml, read_voc_detection
+from .voc_nyud_demo import build_voc_nyud_demo
 from .yolo import read_yolo_detection, write_yolo
 
 __all__ = [
-    'Box', 'ClassResolver', 'DENSE_LAYOUT', 'DataError', 'DenseWriter', 'DetImage',
-    'IGNORE_INDEX', 'PAIR_LAYOUTS', 'Report', 'SourceSpec', 'UNDERWATER_CLASSES', 'atomic_dir',
-    'browse_dataset', 'build_underwater_benchmark', 'check_dataset', 'convert_nyud_mat',
+    'Box', 'ClassResolver', 'DENSE_LAYOUT', 'DataError', 'DenseWriter', 'DetImage', 'IGNORE_INDEX',
+    'PAIR_LAYOUTS', 'Report', 'SourceSpec', 'UNDERWATER_CLASSES', 'atomic_dir', 'browse_dataset',
+    'build_underwater_benchmark', 'build_voc_nyud_demo', 'check_dataset', 'convert_nyud_mat',
     'convert_nyud_mt', 'convert_nyud_png', 'convert_pascal_context', 'convert_voc',
-    'find_pair_folders', 'find_rgbd_frames', 'parse_class_map', 'parse_voc_xml',
-    'read_benchmark', 'read_coco_detection', 'read_depth_m', 'read_detection_source',
-    'read_names_file', 'read_pairs', 'read_voc_detection', 'read_yolo_detection',
-    'render_underwater', 'split_of', 'to_coco', 'write_yolo'
+    'find_pair_folders', 'find_rgbd_frames', 'parse_class_map', 'parse_voc_xml', 'read_benchmark',
+    'read_coco_detection', 'read_depth_m', 'read_detection_source', 'read_names_file',
+    'read_pairs', 'read_voc_detection', 'read_yolo_detection', 'render_underwater', 'split_of',
+    'to_coco', 'write_yolo'
 ]

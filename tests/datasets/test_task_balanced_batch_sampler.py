@@ -102,3 +102,15 @@ def test_two_gloo_ranks_on_the_real_mixture(real_mixed_benchmark, tmp_path):
     assert len(ranks[0]['batches']) == len(ranks[1]['batches']) > 10
     for r in ranks:
         assert all(p == ['det', 'enh'] for p in r['present'])
+
+
+def test_min_per_group_keeps_two_of_a_small_group():
+    tasks = [('seg', )] * 90 + [('parts', 'seg')] * 10
+    assert TaskBalancedBatchSampler(_sampler(tasks, 6).sampler, 6).quota == \
+        {('parts', 'seg'): 1, ('seg', ): 5}
+    batches = TaskBalancedBatchSampler(_sampler(tasks, 6).sampler, 6, min_per_group=2)
+    assert batches.quota == {('parts', 'seg'): 2, ('seg', ): 4}
+    for batch in batches:
+        assert sum(tasks[i] == ('parts', 'seg') for i in batch) == 2
+    with pytest.raises(ValueError, match='times min_per_group 4'):
+        TaskBalancedBatchSampler(_sampler(tasks, 6).sampler, 6, min_per_group=4)

@@ -17,6 +17,8 @@ Examples::
     python tools/analysis/benchmark_balancers.py \\
         --config configs/squad/squad-retinanet_r18_demo_underwater.py \\
         --data-root /tmp/underwater_synth/
+    python tools/analysis/benchmark_balancers.py --threads 1 \\
+        --config configs/voc_nyud/squad-retinanet_r18_demo_voc-nyud.py   # 3 tasks
 """
 import argparse
 import copy
@@ -97,6 +99,8 @@ def config_setup(args):
 
     register_all_modules()
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.model.pop('balancer', None)
     model = MODELS.build(cfg.model)
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
@@ -257,10 +261,15 @@ def print_table(rows, title):
 
 
 def parse_args():
+    from mmengine.config import DictAction
+
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', help='config whose model and train batch to use '
                         '(default: a small built-in toy model)')
     parser.add_argument('--data-root', help='override the config dataset root')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. a mixture source\'s data_root: '
+                        'train_dataloader.dataset.sources.voc_det.dataset.data_root=DIR')
     parser.add_argument('--methods', nargs='+', default=DEFAULT_METHODS)
     parser.add_argument('--repeats', type=int, default=11)
     parser.add_argument('--batch-size', type=int, default=4)

@@ -16,8 +16,8 @@ class TaskBalancedBatchSampler(BatchSampler):
     A task group is the set of samples labelled for the same tasks (data info ``tasks``),
     e.g. ``('det',)`` for a real detection set and ``('enh',)`` for enhancement pairs. The
     ``batch_size`` slots of a batch are shared in proportion to the groups' sizes (largest
-    remainder), with at least one slot per group, so a loss-based balancer always has a loss
-    graph of every task on every rank. The quota is fixed for the run
+    remainder), with at least ``min_per_group`` slots per group, so a loss-based balancer
+    always has a loss graph of every task on every rank. The quota is fixed for the run
     (:attr:`quota`).
 
     Each group is shuffled on its own (seed ``sampler.seed + sampler.epoch``, the same on all
@@ -33,20 +33,28 @@ class TaskBalancedBatchSampler(BatchSampler):
             used, its own order is not.
         batch_size: samples per batch on one rank (the dataloader's ``batch_size``).
         drop_last: accepted for mmengine's signature; batches are always full.
+        min_per_group: fewest slots of a group in a batch (default 1); 2 for heads whose
+            BatchNorm sees only the labelled samples of their task (an ASPP image-pool
+            branch normalises over them and fails on a single one).
 
     Raises:
         TypeError: ``sampler`` is not a ``DefaultSampler``.
-        ValueError: a sample has no task, or ``batch_size`` is smaller than the number of
-            task groups.
+        ValueError: a sample has no task, or ``batch_size`` is smaller than
+            ``min_per_group`` times the number of task groups.
     """
 
-    def __init__(self, sampler: DefaultSampler, batch_size: int, drop_last: bool = True):
+    def __init__(self, sampler: DefaultSampler, batch_size: int, drop_last: bool = True,
+                 min_per_group: int = 1):
         if not isinstance(sampler, DefaultSampler):
             raise TypeError('TaskBalancedBatchSampler needs sampler=dict(type='
                             f"'DefaultSampler'), got {type(sampler).__name__}")
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last
+        self.min_per_group = int(min_per_group)
+        if self.min_per_group < 1:
+            raise ValueError(f'TaskBalancedBatchSampler: min_per_group must be >= 1, got '
+                             f'{min_per_group}')
         dataset = sampler.dataset
         groups: Dict[Tuple[str, ...], List[int]] = {}
         for idx in range(len(dataset)):
@@ -57,23 +65,25 @@ class TaskBalancedBatchSampler(BatchSampler):
                                  'task; every sample must be labelled for one')
             groups.setdefault(tasks, []).append(idx)
         self.groups = dict(sorted(groups.items()))
-        if self.batch_size < len(self.groups):
+        if self.batch_size < self.min_per_group * len(self.groups):
             raise ValueError(f'TaskBalancedBatchSampler: batch_size {self.batch_size} is '
                              f'smaller than the {len(self.groups)} task groups '
-                             f'{list(self.groups)}; each batch needs one sample of each')
+                             f'{list(self.groups)} times min_per_group '
+                             f'{self.min_per_group}; each batch needs that many of each')
         self.quota = self._quota()
 
     def _quota(self) -> Dict[Tuple[str, ...], int]:
         """Slots per batch of each group: ``batch_size * n_g / N`` rounded (largest
-        remainder), at least 1."""
+        remainder), at least ``min_per_group``."""
         sizes = {g: len(ids) for g, ids in self.groups.items()}
         total = sum(sizes.values())
         exact = {g: self.batch_size * n / total for g, n in sizes.items()}
-        quota = {g: max(1, math.floor(v)) for g, v in exact.items()}
+        least = self.min_per_group
+        quota = {g: max(least, math.floor(v)) for g, v in exact.items()}
         while sum(quota.values()) < self.batch_size:   # the largest remainder first
             quota[max(quota, key=lambda g: (exact[g] - quota[g], g))] += 1
         while sum(quota.values()) > self.batch_size:   # the most over-allocated first
-            over = [g for g in quota if quota[g] > 1]
+            over = [g for g in quota if quota[g] > least]
             quota[max(over, key=lambda g: (quota[g] - exact[g], g))] -= 1
         return quota
 

@@ -1,0 +1,24 @@
+# Single-task baseline of the CPU demo (seg only, the voc_seg source, T = 1): same model,
+# pipeline and schedule as the multi-task demo. make demo-voc-nyud records it with
+# tools/analysis/record_single_task.py for delta_m and the AMTL potentials.
+_base_ = ['./squad-retinanet_r18_demo_voc-nyud.py']
+model = dict(neck=dict(tasks=['seg']),
+             heads=dict(_delete_=True, seg={{_base_.model.heads.seg}}))
+train_dataloader = dict(dataset=dict(sources=dict(
+    _delete_=True, voc_seg={{_base_.train_dataloader.dataset.sources.voc_seg}})))
+val_dataloader = dict(dataset=dict(sources=dict(
+    _delete_=True, voc_seg={{_base_.val_dataloader.dataset.sources.voc_seg}})))
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='SegMetric', num_classes=21)]
+test_evaluator = val_evaluator
+# the multi-task demo's 150 iterations (30 epochs x 5 batches): 75 epochs of
+# 2 batches of the 8 VOC segmentation images
+max_epochs = 75
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[max_epochs * 9 // 10], gamma=0.1)
+]
+default_hooks = dict(checkpoint=dict(interval=max_epochs,
+                                     save_best='seg/mIoU', rule='greater'))
