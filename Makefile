@@ -43,6 +43,7 @@ demo-real: $(STAMP)
 # VOC detection + VOC segmentation + NYUD-v2 depth, partially annotated (docs/voc_nyud.md):
 # build the demo data from ../shared/data, train the three single-task baselines, record
 # them, train AMTL on the mixture (potentials and delta_m from the record), print the table
+# and draw AMTL's task weights
 VND_WORK := work_dirs/voc_nyud_demo
 VND_CFG  := configs/voc_nyud
 demo-voc-nyud: $(STAMP)
@@ -57,6 +58,7 @@ demo-voc-nyud: $(STAMP)
 	  --work-dir $(VND_WORK)/amtl
 	$(PY) tools/analysis/compare_single_task.py $(VND_WORK)/amtl \
 	  --single-task $(VND_WORK)/single_task_results.json
+	$(PY) tools/analysis/plot_task_weights.py $(VND_WORK)/amtl
 
 clean-venv:
 	rm -rf $(VENV)

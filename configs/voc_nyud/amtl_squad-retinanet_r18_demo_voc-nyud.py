@@ -6,6 +6,8 @@ kpi_keys = dict(det='coco/bbox_mAP', seg='seg/mIoU', depth='depth/delta1')
 model = dict(balancer=dict(_delete_=True, type='AMTL', potentials_file=single_task_results,
                            kpi_keys=kpi_keys))
 custom_hooks = [dict(type='BalancerHook'), dict(type='TaskKPIHook', kpi_keys=kpi_keys)]
+# KPIs at every 10th epoch: AMTL's weights follow the achievements from the first one on
+train_cfg = dict(val_interval=10)
 val_evaluator = dict(_delete_=True, metrics=dict(
     type='MultiTaskDeltaMetric', metrics={{_base_.val_evaluator}},
     single_task_results=single_task_results,

@@ -12,7 +12,7 @@ test_dataloader = val_dataloader
 val_evaluator = [dict(type='TaskCocoMetric',
                       ann_file='data/voc_nyud_demo/voc/annotations/val.json', metric='bbox')]
 test_evaluator = val_evaluator
-# the multi-task demo's 150 iterations (30 epochs x 5 batches): 75 epochs of
+# 150 iterations, a third of the multi-task demo's 450 (90 epochs x 5 batches): 75 epochs of
 # 2 batches of the 8 VOC detection images
 max_epochs = 75
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

@@ -11,7 +11,7 @@ val_dataloader = dict(dataset=dict(sources=dict(
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='SegMetric', num_classes=21)]
 test_evaluator = val_evaluator
-# the multi-task demo's 150 iterations (30 epochs x 5 batches): 75 epochs of
+# 150 iterations, a third of the multi-task demo's 450 (90 epochs x 5 batches): 75 epochs of
 # 2 batches of the 8 VOC segmentation images
 max_epochs = 75
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
