@@ -79,3 +79,48 @@ def test_real_demo_config_one_epoch_through_runner(real_mixed_benchmark, tmp_pat
     # the enhancement-only val images are not scored for detection, and vice versa
     log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
     assert "3 images labelled for 'det' scored, 6 samples not labelled for it skipped" in log
+
+
+DEMO_REAL_SOURCES = osp.join(osp.dirname(DEMO_REAL),
+                             'squad-retinanet_r18_demo_underwater-real-sources.py')
+
+
+def test_real_demo_as_a_mixture_of_sources_one_epoch(real_mixed_benchmark, tmp_path):
+    """The same benchmark read as two sources (det images, enh pairs) with their own
+    pipelines: per-source tasks, balanced batches, one Runner epoch."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mtlunder import compat
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    compat.install_safe_checkpoint_loader()
+    root = str(real_mixed_benchmark) + '/'
+    cfg = Config.fromfile(DEMO_REAL_SOURCES)
+    cfg.work_dir = str(tmp_path)
+    cfg.train_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    for source in cfg.train_dataloader.dataset.sources.values():
+        source.dataset.data_root = root   # 4 images of each benchmark source, both sources
+        source.dataset.indices = _mixed_indices(real_mixed_benchmark, 'train', 4)
+    cfg.val_dataloader.update(batch_size=4, num_workers=0, persistent_workers=False)
+    cfg.val_dataloader.dataset.data_root = root
+    cfg.val_dataloader.dataset.indices = _mixed_indices(real_mixed_benchmark, 'val', 3)
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.val_evaluator.metrics.metrics[0].ann_file = root + 'annotations/val.json'
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.param_scheduler = []
+    runner = Runner.from_cfg(cfg)
+    mixture = runner.train_dataloader.dataset
+    tasks = {mixture.get_data_info(i)['source']: mixture.get_data_info(i)['tasks']
+             for i in range(len(mixture))}
+    assert tasks == dict(utts=('det', ), pairs=('enh', ))
+    pair = next(i for i in range(len(mixture)) if mixture.source_of(i) == 'pairs')
+    sample = mixture[pair]['data_samples']
+    assert tuple(sample.gt_clean.data.shape[-2:]) == (256, 256)   # the pairs' own crop
+    for batch in list(runner.train_dataloader)[:3]:
+        assert {t for s in batch['data_samples'] for t in s.tasks} == {'det', 'enh'}
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert 'enh/psnr' in metrics and 'combined/score' in metrics
