@@ -100,11 +100,12 @@ def dense_map_picture(label: np.ndarray, kind: str, ignore_value: Optional[float
                       value_range: Optional[Tuple[float, float]] = None) -> np.ndarray:
     """A per-pixel map of a task (its ``TASK_SPECS`` label ``kind``) as uint8 BGR [H, W, 3].
 
-    ``label_map`` [H, W]: one colour per class index, or with ``grey`` (binary maps and
-    their probabilities in [0, 1]: saliency, edges) grey levels; ``ignore_value`` black; ``continuous_map`` [H, W] (depth,
-    metres): the viridis colour map over ``value_range`` (default: the 1st-99th percentile
-    of the values > 0; pass the label's for its prediction), 0 (no measurement) black; ``unit_vector_map`` [H, W, 3]: ``(n + 1) / 2`` as RGB, the zero
-    vector black.
+    - ``label_map`` [H, W]: one colour per class index, or with ``grey`` (binary maps and
+      their probabilities in [0, 1]: saliency, edges) grey levels; ``ignore_value`` black;
+    - ``continuous_map`` [H, W] (depth, metres): the viridis colour map over
+      ``value_range`` (default :func:`map_range`; pass the label's for its prediction),
+      0 (no measurement) black;
+    - ``unit_vector_map`` [H, W, 3]: ``(n + 1) / 2`` as RGB, the zero vector black.
     """
     import cv2
 
