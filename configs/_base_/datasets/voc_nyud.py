@@ -3,7 +3,7 @@
 # labels of the set it comes from, nothing else. Build the data (docs/voc_nyud.md):
 #   python data_tools/convert_voc.py data/VOCdevkit data/voc
 #   python data_tools/convert_nyud.py mat data/nyu_depth_v2_labeled.mat data/nyud \
-#       --splits data/splits.mat
+#       --splits data/splits.mat --class-mapping data/classMapping40.mat
 # Each source keeps its own pipeline; TaskBalancedBatchSampler puts a sample of every task
 # in every batch on every rank; each metric scores only the images labelled for its task
 # (COCO mAP on VOC det val, mIoU on VOC seg val, depth errors on NYUD-v2 val).
