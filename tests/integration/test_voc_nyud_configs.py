@@ -175,10 +175,12 @@ def test_two_gloo_ranks_train_the_demo_to_identical_parameters(voc_nyud_demo, tm
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
                PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
                OMP_NUM_THREADS='1')
+    # the val loop (and CocoMetric, which reads its ann_file) is built before training
+    options = dict(demo_options(voc_nyud_demo),
+                   **{'val_evaluator.0.ann_file': f'{voc_nyud_demo}/voc/annotations/val.json'})
     proc = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(config), '2', '--work-dir',
-         str(tmp_path / 'work'), '--cfg-options',
-         *[f'{k}={v}' for k, v in demo_options(voc_nyud_demo).items()]],
+         str(tmp_path / 'work'), '--cfg-options', *[f'{k}={v}' for k, v in options.items()]],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in (0, 1)]
