@@ -6,6 +6,8 @@ import os
 import os.path as osp
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -172,19 +174,26 @@ def test_laid_out_runs_resumed_iteration_logged_and_conflicting(tmp_path):
         record_single_task([plain], str(tmp_path / 'x.json'), show_progress=False)
 
 
-def test_tools_record_and_compare(runs, tmp_path, load_tool, capsys):
+def _run_tool(name, *args) -> str:
+    """Runs ``tools/analysis/<name>.py`` as a user does; its stdout."""
+    tool = osp.join(ROOT, 'tools', 'analysis', f'{name}.py')
+    proc = subprocess.run([sys.executable, tool, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_tools_record_and_compare(runs, tmp_path):
     from mtlunder.evaluation.multitask_delta import delta_m, select_baselines
 
     out = str(tmp_path / 'single_task_results.json')
-    load_tool('record_single_task').main([str(runs['seg']), str(runs['depth']), '--out', out])
+    printed = _run_tool('record_single_task', str(runs['seg']), str(runs['depth']), '--out', out)
+    assert f'wrote {out}' in printed
     results = load_single_task_results(out)
     assert results['tasks'] == record_single_task(
         [runs['seg'], runs['depth']], str(tmp_path / 'same.json'), show_progress=False)['tasks']
-    capsys.readouterr()
-    load_tool('compare_single_task').main([str(runs['seg_depth']), '--single-task', out,
-                                           '--delta-keys', 'seg=seg/mIoU',
-                                           'depth=depth/rmse,depth/abs_rel'])
-    text = capsys.readouterr().out
+    text = _run_tool('compare_single_task', str(runs['seg_depth']), '--single-task', out,
+                     '--delta-keys', 'seg=seg/mIoU', 'depth=depth/rmse,depth/abs_rel')
     multi = _val_records(runs['seg_depth'])[2]  # the last checkpoint's (epoch 2) record
     single = results['tasks']['seg']['metrics']['seg/mIoU']
     change = (multi['seg/mIoU'] - single) / single
