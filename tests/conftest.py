@@ -1,5 +1,4 @@
 """Fixtures shared by the whole suite."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -7,7 +6,6 @@ import torch
 
 #: Real public samples kept outside the project (see ../shared/data/README.md).
 SHARED_DATA = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
-TOOLS = Path(__file__).resolve().parents[1] / 'tools' / 'analysis'
 
 
 @pytest.fixture(scope='session')
@@ -17,18 +15,6 @@ def shared_data():
         pytest.skip(f'real samples not found at {SHARED_DATA} (a user checkout has no '
                     '../shared/data)')
     return SHARED_DATA.resolve()
-
-
-@pytest.fixture(scope='session')
-def load_tool():
-    """Import ``tools/analysis/<name>.py`` as a module (tools/ is not a package)."""
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f'analysis_{name}', TOOLS / f'{name}.py')
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
 
 
 @pytest.fixture(scope='module')

@@ -6,6 +6,8 @@ import torch
 from mmengine.config import Config
 
 from mtlunder.registry import MODELS
+from mtlunder.utils.benchmark import random_batch
+from mtlunder.utils.flops import complexity
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'configs/baselines/cascade-enh-det_r18_demo_underwater.py'
@@ -19,9 +21,9 @@ def build(path=CONFIG, **overrides):
     return MODELS.build(cfg.model)
 
 
-def det_loss_grads(model, load_tool):
+def det_loss_grads(model):
     """Gradients of the summed det losses w.r.t. the enhancer parameters (None if unused)."""
-    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 2, (64, 64), 4)
+    batch = random_batch(('det', 'enh'), 2, (64, 64), 4)
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     det = sum(v for k, v in losses.items() if k.startswith('det.'))
@@ -29,10 +31,10 @@ def det_loss_grads(model, load_tool):
     return losses, torch.autograd.grad(det, params, allow_unused=True)
 
 
-def test_end_to_end_det_loss_trains_the_enhancer(load_tool):
+def test_end_to_end_det_loss_trains_the_enhancer():
     model = build().train()
     assert not model.detach_enhanced
-    losses, grads = det_loss_grads(model, load_tool)
+    losses, grads = det_loss_grads(model)
     assert {k.partition('.')[0] for k in losses} == {'det', 'enh'}
     assert {'det.loss_cls', 'det.loss_bbox', 'enh.loss_l1'} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
@@ -42,10 +44,10 @@ def test_end_to_end_det_loss_trains_the_enhancer(load_tool):
     assert sum(float(g.abs().sum()) for g in backbone) > 0
 
 
-def test_detached_cascade_keeps_det_gradient_out_of_the_enhancer(load_tool):
+def test_detached_cascade_keeps_det_gradient_out_of_the_enhancer():
     model = build(SEPARATE).train()
     assert model.detach_enhanced
-    losses, grads = det_loss_grads(model, load_tool)
+    losses, grads = det_loss_grads(model)
     assert {k.partition('.')[0] for k in losses} == {'det', 'enh'}
     assert all(g is None for g in grads)
     # the enhancement loss still trains the enhancer
@@ -55,18 +57,18 @@ def test_detached_cascade_keeps_det_gradient_out_of_the_enhancer(load_tool):
                for p in model.enhancer.backbone.parameters())
 
 
-def test_task_absent_from_batch_gives_no_key(load_tool):
+def test_task_absent_from_batch_gives_no_key():
     model = build().train()
-    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 2, (64, 64), 4)
+    batch = random_batch(('det', 'enh'), 2, (64, 64), 4)
     for sample in batch['data_samples']:
         sample.set_metainfo(dict(tasks=('det', )))
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
     assert {k.partition('.')[0] for k in losses} == {'det'}
 
 
-def test_detector_input_is_the_renormalised_enhanced_image(load_tool):
+def test_detector_input_is_the_renormalised_enhanced_image():
     model = build().eval()
-    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 1, (64, 64), 4)
+    batch = random_batch(('det', 'enh'), 1, (64, 64), 4)
     inputs = model.data_preprocessor(batch, False)['inputs']
     head = model.enh_head
     with torch.no_grad():
@@ -78,9 +80,9 @@ def test_detector_input_is_the_renormalised_enhanced_image(load_tool):
     torch.testing.assert_close(pixels, (raw * head.std + head.mean).clamp(0, 255))
 
 
-def test_predict_returns_boxes_and_clean_image_at_ori_shape(load_tool):
+def test_predict_returns_boxes_and_clean_image_at_ori_shape():
     model = build().eval()
-    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 2, (64, 64), 4)
+    batch = random_batch(('det', 'enh'), 2, (64, 64), 4)
     for sample in batch['data_samples']:  # the 64x64 input was resized from 96x80
         sample.set_metainfo(dict(ori_shape=(96, 80), scale_factor=(64 / 80, 64 / 96)))
     with torch.no_grad():
@@ -97,12 +99,11 @@ def test_predict_returns_boxes_and_clean_image_at_ori_shape(load_tool):
         assert clean.min() >= 0 and clean.max() <= 1
 
 
-def test_tensor_mode_counts_flops_of_both_networks(load_tool):
-    get_flops = load_tool('get_flops')
+def test_tensor_mode_counts_flops_of_both_networks():
     model = build()
     with torch.no_grad():
         out = model(torch.rand(1, 3, 64, 64), mode='tensor')
-        result = get_flops.complexity(model, torch.rand(1, 3, 64, 64), None, model.tasks)
+        result = complexity(model, torch.rand(1, 3, 64, 64), None, model.tasks)
     assert set(out) == {'det', 'enh'} and out['enh'].shape == (1, 3, 64, 64)
     comps = result['components']
     assert set(comps) == {'enhancer', 'detector'}
@@ -124,10 +125,10 @@ def test_pretrained_enhancer_loads_through_init_cfg(tmp_path):
         torch.testing.assert_close(model.enhancer.state_dict()[name], value, msg=name)
 
 
-def test_grad_conflict_hook_uses_the_enhancer_as_shared(load_tool):
+def test_grad_conflict_hook_uses_the_enhancer_as_shared():
     from mtlunder.engine.hooks import GradConflictHook
 
-    batch = load_tool('benchmark_speed').random_batch(('det', 'enh'), 2, (64, 64), 4)
+    batch = random_batch(('det', 'enh'), 2, (64, 64), 4)
     joint = GradConflictHook(interval=1).measure(build().train(), batch)
     separate = GradConflictHook(interval=1).measure(build(SEPARATE).train(), batch)
     assert set(joint) == {'cos_det_enh', 'frac_neg_det_enh'}

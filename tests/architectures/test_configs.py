@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 
 from mtlunder.registry import MODELS
+from mtlunder.utils.benchmark import random_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
@@ -20,12 +21,12 @@ pytestmark = pytest.mark.skipif(not BASE.is_file(), reason=f'base config {BASE} 
 
 
 @pytest.mark.parametrize('path,neck', list(zip(CONFIGS, NECKS)))
-def test_config_trains_one_step(path, neck, load_tool):
+def test_config_trains_one_step(path, neck):
     cfg = Config.fromfile(str(ROOT / path))
     assert cfg.model.neck.type == neck
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    batch = load_tool('benchmark_speed').random_batch(model.tasks, 2, (64, 64), 4)
+    batch = random_batch(model.tasks, 2, (64, 64), 4)
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     assert {k.partition('.')[0] for k in losses} == {'det', 'enh'}
@@ -46,13 +47,13 @@ def test_config_trains_one_step(path, neck, load_tool):
     assert [f.shape[-1] for f in feats['det']] == [8, 4, 2]
 
 
-def test_grad_conflict_hook_measures_the_detector(load_tool):
+def test_grad_conflict_hook_measures_the_detector():
     from mtlunder.engine.hooks import GradConflictHook
 
     cfg = Config.fromfile(str(ROOT / CONFIGS[0]))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).train()
-    batch = load_tool('benchmark_speed').random_batch(model.tasks, 2, (64, 64), 4)
+    batch = random_batch(model.tasks, 2, (64, 64), 4)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     stats = GradConflictHook(interval=1).measure(model, batch)
     assert set(stats) == {'cos_det_enh', 'frac_neg_det_enh'}

@@ -1,8 +1,5 @@
-"""GradConflictHook on toy two-task models with known gradients, and the plot script."""
+"""GradConflictHook on toy two-task models with known gradients."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +11,6 @@ from torch import nn
 
 from mtlunder.engine.hooks import GradConflictHook
 from mtlunder.engine.hooks.grad_conflict_hook import gradient_conflicts, group_task_losses
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class TwoTaskToy(BaseModel):
@@ -124,29 +119,6 @@ def test_single_task_batch_logs_nothing(tmp_path):
     runner = _runner(OneTask(), tmp_path, it=0)
     GradConflictHook(interval=1).before_train_iter(runner, 0, dict(inputs=torch.randn(3, 4)))
     assert not any(k.startswith('conflict/') for k in runner.message_hub.log_scalars)
-
-
-def test_plot_script_reads_scalars_and_writes_png(tmp_path, load_tool):
-    run = tmp_path / '20260101_000000' / 'vis_data'
-    run.mkdir(parents=True)
-    lines = [dict(step=1, lr=0.1), dict(step=2, **{'conflict/cos_det_enh': -0.5,
-                                                   'conflict/frac_neg_det_enh': 0.25}),
-             dict(step=4, **{'conflict/cos_det_enh': 0.2, 'conflict/frac_neg_det_enh': 0.5}),
-             dict(step=4, **{'conflict/cos_det_enh': 0.3, 'conflict/frac_neg_det_enh': 0.5})]
-    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in lines) + '\n{broken\n')
-    tool = load_tool('plot_grad_conflict')
-    series = tool.load_conflict_scalars(tool.find_scalars(str(tmp_path)))
-    assert series == {'cos_det_enh': ([2, 4], [-0.5, 0.3]),
-                      'frac_neg_det_enh': ([2, 4], [0.25, 0.5])}
-    out = tmp_path / 'plot.png'
-    proc = subprocess.run([sys.executable, str(ROOT / 'tools/analysis/plot_grad_conflict.py'),
-                           str(tmp_path), '--out', str(out)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert 'skipped 1 malformed line' in proc.stdout
-    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    with pytest.raises(FileNotFoundError, match='scalars.json'):
-        tool.find_scalars(str(tmp_path / 'empty'))
 
 
 def test_model_without_shared_parameters_is_an_error():
