@@ -39,8 +39,6 @@ from mtlunder.utils.benchmark import (infer_step_fn, paired_ratio, prepare, spee
                                       time_rounds, train_step_fn)
 from mtlunder.utils.flops import complexity, infer_tasks
 
-#: the repository root: ``tools/train.py``, relative checkpoint paths
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIGS = [
     'configs/squad/squad-retinanet_r18_demo_underwater.py',
     'configs/squad/squad-retinanet_squadnet-tiny_demo_underwater.py',
@@ -119,8 +117,10 @@ def summarise_run(scalars: Dict[str, List[float]]) -> Dict[str, float]:
     return result
 
 
-def train_and_evaluate(cfg, name: str, work_dir: str, num_threads: int) -> Dict[str, object]:
-    """Run ``tools/train.py`` on ``cfg`` (dumped to ``work_dir``); metrics of the run.
+def train_and_evaluate(cfg, name: str, work_dir: str, num_threads: int,
+                       train_script: str) -> Dict[str, object]:
+    """Run ``train_script`` (``tools/train.py``) on ``cfg`` (dumped to ``work_dir``) in the
+    current directory, as the rest of the comparison reads paths; metrics of the run.
 
     Returns the :func:`summarise_run` dict plus ``train_wall_s``, or ``error`` (with the log
     path) when the subprocess fails.
@@ -133,8 +133,8 @@ def train_and_evaluate(cfg, name: str, work_dir: str, num_threads: int) -> Dict[
     start = time.perf_counter()
     with open(log_path, 'w') as log:
         proc = subprocess.run(
-            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path, '--work-dir',
-             work_dir], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, train_script, cfg_path, '--work-dir', work_dir], env=env,
+            stdout=log, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         return dict(error=f'tools/train.py exited with {proc.returncode}; see {log_path}',
@@ -300,8 +300,7 @@ def measure_trained_ratio(cfgs: Sequence, names: Sequence[str], model_types: Seq
                   'inference not timed', flush=True)
             return []
         with open(pointer) as f:
-            path = f.read().strip()
-        checkpoints.append(path if osp.isabs(path) or osp.exists(path) else osp.join(ROOT, path))
+            checkpoints.append(f.read().strip())   # written by a run in this directory
     loader_cfg = copy.deepcopy(cfgs[0].val_dataloader)
     loader_cfg.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
     data = next(iter(Runner.build_dataloader(loader_cfg)))
@@ -428,7 +427,7 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def compare_architectures(args, command: str) -> None:
+def compare_architectures(args, command: str, train_script: str) -> None:
     """Train, evaluate and time every config; write the report to ``args.out``.
 
     Args:
@@ -438,6 +437,7 @@ def compare_architectures(args, command: str) -> None:
             ``bench_repeats``, ``ratio_sizes``, ``work_dir``, ``out``, ``reuse_runs``,
             ``cfg_options``).
         command: the command line quoted in the report.
+        train_script: ``tools/train.py``, run in the current directory for each config.
     """
     from mmengine.config import Config
 
@@ -461,7 +461,7 @@ def compare_architectures(args, command: str) -> None:
         if res is None:
             print(f'[{i + 1}/{len(names)}] training {name} for {args.iters} iterations ...',
                   flush=True)
-            res = train_and_evaluate(short, name, work_dir, args.num_threads)
+            res = train_and_evaluate(short, name, work_dir, args.num_threads, train_script)
             status = f'{res.get("error") or "done"} ({res["train_wall_s"]:.0f} s)'
         else:
             status = f'[{i + 1}/{len(names)}] {name}: read back the finished run in {work_dir}'

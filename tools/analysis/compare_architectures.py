@@ -15,8 +15,10 @@ import os.path as osp
 import shlex
 import sys
 
-from mtlunder.utils.architecture_comparison import (DEFAULT_CONFIGS, ROOT,
-                                                    compare_architectures, parse_size)
+from mtlunder.utils.architecture_comparison import (DEFAULT_CONFIGS, compare_architectures,
+                                                    parse_size)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args():
@@ -63,7 +65,7 @@ def main() -> None:
     args = parse_args()
     command = 'python ' + ' '.join(shlex.quote(a) for a in
                                    [osp.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
-    compare_architectures(args, command)
+    compare_architectures(args, command, osp.join(ROOT, 'tools', 'train.py'))
 
 
 if __name__ == '__main__':
