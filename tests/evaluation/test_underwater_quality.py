@@ -1,7 +1,6 @@
 """UIQM / UCIQE terms against hand-computed values, the metric end to end, and the ranking of
 real quality-ranked underwater images (RUIE-UIQS)."""
 import math
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -15,9 +14,6 @@ from mtlunder.evaluation.metrics.underwater_quality import (LAB_CHROMA_MAX, eme,
                                                             uism)
 
 pytestmark = pytest.mark.usefixtures('single_thread')
-
-UIQS = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' / 'ruie_uiqs_subset'
-
 
 def rgb(r, g, b):
     """[3, H, W] float64 image from three [H, W] maps or scalars (broadcast)."""
@@ -59,31 +55,94 @@ def test_eme_two_blocks_and_borders():
     x = torch.zeros(8, 16, dtype=torch.float64)
     x[:, :8] = 2
     x[0, 0] = 8  # block 1: max 8, min 2
-    x[3, 12] = 26  # block 2: max 26, min 0 (guarded by eps = 1)
-    # (2 / (1 * 2)) (log(9 / 3) + log(27 / 1)) = log 81
-    assert float(eme(x)) == pytest.approx(math.log(81), rel=1e-12)
+    x[3, 12] = 26  # block 2: max 26, min 0: adds 0 but counts in k1 k2
+    # (2 / (1 * 2)) (log(8 / 2) + 0) = log 4
+    assert float(eme(x)) == pytest.approx(math.log(4), rel=1e-12)
+    # the guarded form only on request: (2 / 2) (log(9 / 3) + log(27 / 1)) = log 81
+    assert float(eme(x, eps=1)) == pytest.approx(math.log(81), rel=1e-12)
     assert float(eme(x, eps=0.5)) == pytest.approx(math.log(8.5 / 2.5 * 26.5 / 0.5))
     # rows / columns that do not fill a block are left out: 8 x 16 -> 15 x 23 changes nothing
     padded = torch.full((15, 23), 1000., dtype=torch.float64)
     padded[:8, :16] = x
-    assert float(eme(padded)) == pytest.approx(math.log(81), rel=1e-12)
-    assert float(eme(torch.zeros(8, 8))) == 0  # max = min = 0: log(1)
+    assert float(eme(padded)) == pytest.approx(math.log(4), rel=1e-12)
+    assert float(eme(torch.zeros(8, 8))) == 0  # max = min = 0
     with pytest.raises(ValueError, match='8x8'):
         eme(torch.ones(7, 30))
+    with pytest.raises(ValueError, match='non-negative'):
+        eme(-x)
+
+
+def test_eme_zero_block_convention():
+    """A block reaching 0 (flat water in an edge map) adds 0 and still counts in k1 k2, so
+    an image that is mostly such blocks scores low; the old eps = 1 guard scored each of
+    them log(Imax + 1) and ranked it above a uniformly textured one."""
+    gen = torch.Generator().manual_seed(0)
+    textured = 1 + torch.rand(16, 16, generator=gen, dtype=torch.float64)  # 4 blocks in [1, 2)
+    hazy = torch.zeros(16, 16, dtype=torch.float64)
+    hazy[::8, ::8] = 50  # 4 flat blocks, one bright pixel each: min 0, max 50
+    blocks = textured.reshape(2, 8, 2, 8)
+    expected = 2 / 4 * float((blocks.amax((1, 3)) / blocks.amin((1, 3))).log().sum())
+    assert float(eme(textured)) == pytest.approx(expected, rel=1e-12)
+    assert float(eme(hazy)) == 0
+    assert float(eme(hazy, eps=1)) == pytest.approx(2 * math.log(51), rel=1e-12)
+    assert float(eme(hazy, eps=1)) > float(eme(textured, eps=1))  # the old inversion
+    # one zero pixel silences its block only: 3 of the 4 blocks are left
+    one_zero = textured.clone()
+    one_zero[9, 12] = 0
+    kept = (blocks.amax((1, 3)) / blocks.amin((1, 3))).log()
+    assert float(eme(one_zero)) == pytest.approx(2 / 4 * float(kept.sum() - kept[1, 1]),
+                                                 rel=1e-12)
+    # ratios only: any rescaling of the map (e.g. a Sobel map normalised to max 255)
+    # leaves EME unchanged, unlike the guarded form
+    for x in (textured, one_zero, hazy):
+        assert float(eme(37.5 * x)) == pytest.approx(float(eme(x)), rel=1e-12, abs=1e-15)
+    assert float(eme(37.5 * textured, eps=1)) != pytest.approx(float(eme(textured, eps=1)))
 
 
 def test_uism_blue_weight_is_0114():
-    # only blue has an edge: a step 0 -> 200 between columns 3 and 4 of one 8x8 block;
-    # Sobel / 8 gives 100 at columns 3 and 4, times B: 0 and 20000; max 20000, min 0, so
-    # EME_B = 2 log(20001); R and G are flat (EME 0)
-    blue = torch.zeros(8, 8)
-    blue[:, 4:] = 200
+    # only blue has edges: a ramp 10, 30, ..., 150 along x in one 8x8 block; Sobel / 8 gives
+    # 20 inside and 10 at the replicated borders, times B: 100 (column 0) .. 2600 (column 6),
+    # 1500 (column 7); so EME_B = 2 log(2600 / 100); R and G are flat (min 0: EME 0)
+    blue = (10 + 20 * torch.arange(8.)).expand(8, 8)
     value = uism(rgb(torch.full((8, 8), 90.), 60, blue))
-    assert value == pytest.approx(0.114 * 2 * math.log(20001), rel=1e-12)
-    assert abs(value - 0.144 * 2 * math.log(20001)) > 0.5  # the widely copied typo
-    # the same edge in red or green weighs 0.299 / 0.587
-    assert uism(rgb(blue, 60, 90)) == pytest.approx(0.299 * 2 * math.log(20001), rel=1e-12)
-    assert uism(rgb(90, blue, 90)) == pytest.approx(0.587 * 2 * math.log(20001), rel=1e-12)
+    assert value == pytest.approx(0.114 * 2 * math.log(26), rel=1e-12)
+    assert abs(value - 0.144 * 2 * math.log(26)) > 0.1  # the widely copied typo
+    # the same edges in red or green weigh 0.299 / 0.587
+    assert uism(rgb(blue, 60, 90)) == pytest.approx(0.299 * 2 * math.log(26), rel=1e-12)
+    assert uism(rgb(90, blue, 90)) == pytest.approx(0.587 * 2 * math.log(26), rel=1e-12)
+    # the guarded form on request: eps added to max and min of every block
+    assert uism(rgb(90, 60, blue), eps=1) == pytest.approx(
+        0.114 * 2 * math.log(2601 / 101), rel=1e-12)
+
+
+def test_uism_matches_the_widely_used_convention(shared_data):
+    """On a real image, UISM equals a per-block loop in the style of the widely used
+    implementation (scipy.ndimage.sobel, whose 'reflect' border is the replicated one for a
+    3x3 kernel, normalised to a maximum of 255; a block with min or max 0 adds 0), with the
+    blue weight 0.114 instead of its 0.144: the /8 Sobel scale does not matter."""
+    import mmcv
+    from scipy import ndimage
+
+    path = shared_data / 'ruie_uiqs_subset' / 'E'
+    hwc = mmcv.imread(str(sorted(path.glob('*.jpg'))[0]), channel_order='rgb',
+                      backend='pillow')[:100, :150].astype(np.float64)
+
+    def loop_eme(x, w):
+        k2, k1 = x.shape[0] // w, x.shape[1] // w
+        total = 0.
+        for i in range(k2):
+            for j in range(k1):
+                block = x[i * w:(i + 1) * w, j * w:(j + 1) * w]
+                if block.min() > 0 and block.max() > 0:
+                    total += math.log(block.max() / block.min())
+        return 2 / (k1 * k2) * total
+
+    for w in (8, 10):
+        expected = 0.
+        for c, lam in enumerate((0.299, 0.587, 0.114)):
+            mag = np.hypot(ndimage.sobel(hwc[..., c], 0), ndimage.sobel(hwc[..., c], 1))
+            expected += lam * loop_eme(mag * (255 / mag.max()) * hwc[..., c], w)
+        assert uism(chw(hwc), block_size=w) == pytest.approx(expected, rel=1e-9)
 
 
 def test_logamee_known_blocks():
@@ -167,7 +226,9 @@ def write_rgb(path, img):
 @pytest.fixture
 def images(tmp_path):
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, (24, 32, 3)).astype(np.uint8)
+    # no black pixel: an 8-bit 0 zeroes the edge map there, and a block reaching 0 adds 0
+    # to EME (UISM) whatever its edges
+    base = rng.integers(20, 236, (24, 32, 3)).astype(np.uint8)
     hazy = (base * 0.4 + np.array([10, 110, 120])).astype(np.uint8)  # flat, blue-green
     pred = np.clip(base.astype(np.float64) + rng.normal(0, 4, base.shape), 0, 255)
     return dict(hazy=hazy, hazy_path=write_rgb(tmp_path / 'hazy.png', hazy),
@@ -236,23 +297,49 @@ def test_errors_name_the_file(images, tmp_path):
         metric.process({}, [dict(pred_clean=small, img_path=images['hazy_path'])])
 
 
-def test_real_quality_levels_are_ranked():
-    """RUIE-UIQS (A best to E worst, 12 real 400x300 images each), means per level: UIQM
-    ranks A above E; UCIQE does not separate them (its contrast term ranks A above E, but
-    its saturation term ranks the colour-cast E images above A)."""
-    if not UIQS.exists():
-        pytest.skip(f'shared real data (RUIE-UIQS subset) not found at {UIQS}')
+@pytest.fixture(scope='module')
+def uiqs_scores(shared_data):
+    """Quality (A = 4 best ... E = 0 worst) and (UISM, UIQM, UCIQE, sigma_c, con_l, mu_s)
+    of the 60 real 400x300 RUIE-UIQS images, as the metric scores them (own size, 8x8
+    blocks): arrays [60] and [60, 6]."""
     import mmcv
 
-    means = {}
-    for level in 'ABCDE':
-        paths = sorted((UIQS / level).glob('*.jpg'))
-        assert len(paths) == 12
-        imgs = [chw(mmcv.imread(str(p), channel_order='rgb', backend='pillow'))
-                for p in paths]
-        means[level] = np.mean([(uiqm(i), uciqe(i), *uciqe_terms(i)) for i in imgs], 0)
-    a, e = means['A'], means['E']
-    assert a[0] > e[0] + 0.05  # UIQM: 2.835 vs 2.734
-    assert abs(a[1] - e[1]) < 0.005  # UCIQE: 0.2933 vs 0.2937, no separation
-    assert a[3] > e[3] + 0.05  # con_l: 0.466 vs 0.353
-    assert e[4] > a[4] + 0.05  # mu_s: 0.678 vs 0.555
+    root = shared_data / 'ruie_uiqs_subset'
+    if not root.is_dir():
+        pytest.skip(f'RUIE-UIQS subset not found at {root}')
+    quality, scores = [], []
+    for q, level in zip(range(4, -1, -1), 'ABCDE'):
+        paths = sorted((root / level).glob('*.jpg'))
+        assert len(paths) == 12, f'{root / level}: expected 12 images, found {len(paths)}'
+        for p in paths:
+            img = chw(mmcv.imread(str(p), channel_order='rgb', backend='pillow'))
+            scores.append((uism(img), uiqm(img), uciqe(img), *uciqe_terms(img)))
+            quality.append(q)
+    return np.array(quality), np.array(scores)
+
+
+@pytest.mark.parametrize('name,col', [('UISM', 0), ('UIQM', 1)])
+def test_real_quality_levels_are_ranked(uiqs_scores, name, col):
+    """RUIE-UIQS, 12 images per level: UISM and UIQM rank real quality (docs/metrics.md:
+    Spearman +0.79 and +0.78; with the old eps = 1 EME, -0.64 and +0.37)."""
+    from scipy.stats import spearmanr
+
+    quality, scores = uiqs_scores
+    values = scores[:, col]
+    rho = spearmanr(quality, values).statistic
+    assert rho >= 0.6, f'Spearman(quality, {name}) = {rho:.3f}'
+    assert values[quality == 4].mean() > values[quality == 0].mean()  # A above E
+
+
+def test_real_quality_uciqe_terms(uiqs_scores):
+    """UCIQE ranks RUIE-UIQS only weakly (docs/metrics.md: Spearman +0.24, A and E means
+    equal to 0.001): its contrast term ranks A above E, its saturation term ranks the
+    colour-cast E images above A, and the two cancel."""
+    from scipy.stats import spearmanr
+
+    quality, scores = uiqs_scores
+    a, e = scores[quality == 4].mean(0), scores[quality == 0].mean(0)
+    assert abs(a[2] - e[2]) < 0.005  # UCIQE: no separation of A from E
+    assert spearmanr(quality, scores[:, 4]).statistic > 0.3  # con_l
+    assert spearmanr(quality, scores[:, 5]).statistic < -0.3  # mu_s, reversed
+    assert a[4] > e[4] + 0.05 and e[5] > a[5] + 0.05

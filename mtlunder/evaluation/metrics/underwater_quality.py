@@ -23,7 +23,6 @@ UIQM_WEIGHTS = (0.0282, 0.2953, 3.5753)  # UICM, UISM, UIConM
 UISM_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B (BT.601 luma weights)
 UCIQE_WEIGHTS = (0.4680, 0.2745, 0.2576)  # sigma_c, con_l, mu_s
 PLIP_GAMMA = PLIP_K = 1026.0  # PLIP constants of Panetta et al. (gamma = k = lambda = 1026)
-EME_EPS = 1.0  # added to block max and min of the edge maps (in grey^2 / pixel)
 # Largest CIELab chroma C* = sqrt(a*^2 + b*^2) of an sRGB colour (D65, kornia.color): that
 # of pure blue (0, 0, 255); every sRGB colour has C* / LAB_CHROMA_MAX in [0, 1].
 LAB_CHROMA_MAX = 133.8042
@@ -90,23 +89,37 @@ def sobel_magnitude(x: torch.Tensor) -> torch.Tensor:
     return torch.hypot(gx, gy) / 8
 
 
-def eme(x: torch.Tensor, block_size: int = 8, eps: float = EME_EPS) -> torch.Tensor:
-    """Measure of enhancement ``(2 / (k1 k2)) sum_blocks log((Imax + eps) / (Imin + eps))``
-    of every map of ``x`` [..., H, W] (non-negative values) over the ``k1 x k2`` full blocks:
-    a tensor of shape [...]. ``eps`` guards ``Imin = 0`` (a flat or black patch); a block
-    whose max and min are both 0 contributes 0."""
+def eme(x: torch.Tensor, block_size: int = 8, eps: Optional[float] = None) -> torch.Tensor:
+    """Measure of enhancement ``(2 / (k1 k2)) sum_blocks log(Imax / Imin)`` of every map of
+    ``x`` [..., H, W] (non-negative values) over the ``k1 x k2`` full blocks: a tensor of
+    shape [...].
+
+    A block whose minimum (or maximum) is 0 contributes 0 and still counts in ``k1 k2``:
+    the convention of the UIQM implementation most underwater papers run (FUnIE-GAN's
+    ``uqim_utils.py``). The value is then invariant to scaling the map. ``eps`` (in the
+    map's units) selects instead the guarded form ``log((Imax + eps) / (Imin + eps))`` for
+    every block, kept only to reproduce older numbers: it scores a block reaching 0 as
+    ``log(Imax / eps + 1)``, so flat, hazy images look sharp (``docs/metrics.md``).
+    """
+    if bool((x < 0).any()):
+        raise ValueError(f'eme needs non-negative maps, got a minimum of {float(x.min())}')
     blocks = _blocks(x, block_size)
     k2, k1 = blocks.shape[-4], blocks.shape[-2]
-    ratio = (blocks.amax((-3, -1)) + eps) / (blocks.amin((-3, -1)) + eps)
+    hi, lo = blocks.amax((-3, -1)), blocks.amin((-3, -1))
+    if eps is None:  # log(1) = 0 where the minimum is 0
+        ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, 1), 1)
+    else:
+        ratio = (hi + eps) / (lo + eps)
     return 2 / (k1 * k2) * ratio.log().sum((-2, -1))
 
 
-def uism(img: torch.Tensor, block_size: int = 8, eps: float = EME_EPS) -> float:
+def uism(img: torch.Tensor, block_size: int = 8, eps: Optional[float] = None) -> float:
     """Underwater image sharpness measure of a [3, H, W] RGB image in [0, 255].
 
     ``0.299 EME_R + 0.587 EME_G + 0.114 EME_B`` (not the 0.144 typo of a widely copied
     implementation), where ``EME_c`` is :func:`eme` of the edge map of channel ``c``
-    multiplied by channel ``c`` (:func:`sobel_magnitude` x intensity, grey^2 / pixel).
+    multiplied by channel ``c`` (:func:`sobel_magnitude` x intensity, grey^2 / pixel);
+    ``eps``: the guarded EME of older numbers (:func:`eme`), ``None`` for the standard one.
     """
     rgb = _rgb(img)
     emes = eme(sobel_magnitude(rgb) * rgb, block_size, eps)
@@ -154,8 +167,9 @@ def uciqe_terms(img: torch.Tensor) -> Tuple[float, float, float]:
     (:func:`kornia.color.rgb_to_lab`: sRGB, D65; L* in [0, 100]).
 
     ``sigma_c``: population standard deviation of the chroma ``C* = sqrt(a*^2 + b*^2)``
-    divided by 133.8042, the largest sRGB chroma (:data:`LAB_CHROMA_MAX`), so in [0, 1]. ``con_l``: 99th minus 1st percentile (linear interpolation,
-    :func:`numpy.percentile`) of ``L* / 100``. ``mu_s``: mean saturation
+    divided by 133.8042, the largest sRGB chroma (:data:`LAB_CHROMA_MAX`), so in [0, 1].
+    ``con_l``: 99th minus 1st percentile (linear interpolation, :func:`numpy.percentile`)
+    of ``L* / 100``. ``mu_s``: mean saturation
     ``C* / sqrt(C*^2 + L*^2)`` (raw CIELab units; 0 for black), in [0, 1]: bounded, unlike
     ``C* / L*``, which diverges on the near-black pixels frequent in underwater images.
     """
