@@ -12,7 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mtlunder import compat
-from mtlunder.engine import prepare_balancer_cfg
+from mtlunder.engine import find_resumable_checkpoint, prepare_balancer_cfg
 from mtlunder.utils import register_all_modules
 
 
@@ -58,9 +58,9 @@ def build_cfg(args) -> Config:
         else:
             raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.enable" or '
                                '"auto_scale_lr.base_batch_size" in your configuration file.')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+    if args.resume == 'auto':  # the latest readable checkpoint of the work dir, if any
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

@@ -39,19 +39,27 @@ working: under ``AmpOptimWrapper`` the per-task gradients are taken of the scale
 unscaled once after the all-reduce; what is written to ``.grad`` is scaled again so that the
 wrapper's ``GradScaler`` unscales it, checks it for overflow and updates the scale.
 
-A NaN/inf task loss (on any rank) is logged with the task name and the step is skipped on
-every rank: no optimiser step, gradients zeroed, ``balancer.skipped_steps`` incremented and
-published as ``skipped_steps`` in the message hub (runtime info and scalar
-``train/skipped_steps``).
+A model without a balancer takes the plain step (mmengine's: forward, ``parse_losses`` sum,
+``update_params``) with the same guard.
+
+Non-finite values (:mod:`mtlunder.engine.non_finite`): a NaN/inf loss (on any rank), a
+non-finite per-task gradient or gradient norm (without a loss scaler; under AMP overflow is
+the GradScaler's business) skips the step on every rank: no optimiser step, gradients
+zeroed, the buffers the forward changed put back, ``balancer.skipped_steps`` incremented (with
+a balancer) and the skip published as ``skipped_steps`` / ``last_skip_reason`` in the message
+hub (runtime info and scalar ``train/skipped_steps``). Whether training then stops or goes on
+is the policy of :class:`~mtlunder.engine.hooks.FiniteGuardHook`.
 """
+import math
 from contextlib import nullcontext
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.logging import MessageHub, print_log
 from torch import Tensor, nn
 
 from mtlunder.balancers import BaseBalancer
+from .non_finite import (BufferSnapshot, describe_losses, gradient_norm,
+                         non_finite_losses, record_skipped_step)
 from .task_losses import parse_task_losses
 
 
@@ -98,19 +106,42 @@ def _accumulation_factor(optim_wrapper) -> float:
     return float(optim_wrapper.scale_loss(torch.ones((), dtype=torch.float64)))
 
 
-def _skip_step(balancer: BaseBalancer, optim_wrapper, reason: str) -> None:
+def _skip_step(optim_wrapper, buffers: BufferSnapshot, reason: str,
+               balancer: Optional[BaseBalancer] = None) -> None:
+    """Drop this step: gradients zeroed, buffers restored, the skip counted and published."""
     optim_wrapper.zero_grad()
-    balancer.skipped_steps += 1
-    count = int(balancer.skipped_steps)
-    print_log(f'Skipped a training step ({count} so far): {reason}', logger='current',
-              level=30)
-    hub = MessageHub.get_current_instance()
-    hub.update_info('skipped_steps', count)
-    hub.update_scalar('train/skipped_steps', count)
+    buffers.restore()
+    count = None
+    if balancer is not None:
+        balancer.skipped_steps += 1
+        count = int(balancer.skipped_steps)
+    record_skipped_step(reason, count)
+
+
+def _update(optim_wrapper, loss: Tensor) -> Optional[str]:
+    """``optim_wrapper.update_params(loss)``, except that a non-finite gradient norm (checked
+    without a loss scaler) leaves the parameters alone; returns why the step was not taken."""
+    optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+    if not optim_wrapper.should_update():
+        return None
+    if _loss_scaler(optim_wrapper) is None:
+        norm = float(gradient_norm(optim_wrapper.param_groups))
+        if not math.isfinite(norm):
+            return f'non-finite gradient norm ({norm})'
+    optim_wrapper.step()
+    optim_wrapper.zero_grad()
+    return None
 
 
 def _non_finite(tasks: Sequence[str], values: Tensor) -> List[str]:
     return [f'{t}={float(v)}' for t, v in zip(tasks, values) if not bool(torch.isfinite(v))]
+
+
+def _loss_reason(bad_tasks: List[str], log_vars: Dict[str, Tensor]) -> str:
+    """The global non-finite task losses, and this rank's non-finite loss keys."""
+    local = non_finite_losses(log_vars)
+    reason = 'non-finite task loss ' + ', '.join(bad_tasks)
+    return reason + f' ({describe_losses(local)})' if local else reason + ' (on another rank)'
 
 
 def _sync_values(balancer: BaseBalancer,
@@ -147,8 +178,30 @@ def _surrogates(balancer, task_losses, values, counts) -> Dict[str, Tensor]:
     return out
 
 
+# -------------------------------------------------------------------------------- plain
+def _plain_step(model, module, data, optim_wrapper) -> Dict[str, Tensor]:
+    """mmengine's ``BaseModel.train_step`` (forward, ``parse_losses`` sum, update) with the
+    non-finite guard; the skip decision is all-reduced so every rank takes it."""
+    buffers = BufferSnapshot(module)
+    with optim_wrapper.optim_context(model):
+        data = module.data_preprocessor(data, True)
+        raw = _run_forward(model, data)
+    loss, log_vars = module.parse_losses(raw)
+    bad = non_finite_losses(log_vars)
+    flag = _all_reduce_sum(torch.tensor(float(bool(bad)), device=loss.device))
+    if float(flag) > 0:
+        _skip_step(optim_wrapper, buffers,
+                   describe_losses(bad) if bad else 'non-finite loss on another rank')
+        return log_vars
+    reason = _update(optim_wrapper, loss)
+    if reason is not None:
+        _skip_step(optim_wrapper, buffers, reason)
+    return log_vars
+
+
 # --------------------------------------------------------------------------- loss-based
 def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Tensor]:
+    buffers = BufferSnapshot(module)
     with optim_wrapper.optim_context(model):
         data = module.data_preprocessor(data, True)
         raw = _run_forward(model, data)
@@ -157,7 +210,7 @@ def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, 
     present = counts > 0
     bad = _non_finite([t for t, p in zip(balancer.tasks, present) if p], values[present])
     if bad:
-        _skip_step(balancer, optim_wrapper, 'non-finite task loss ' + ', '.join(bad))
+        _skip_step(optim_wrapper, buffers, _loss_reason(bad, log_vars), balancer)
         return log_vars
     if not bool(present.any()):
         raise ValueError('the batch has no loss for any of the tasks '
@@ -168,7 +221,10 @@ def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, 
                          'ranks have some; DDP cannot reduce gradients from a rank without a '
                          'loss graph: balance the tasks across ranks (or use a gradient '
                          'balancer, whose exchange is explicit)')
-    optim_wrapper.update_params(total)
+    reason = _update(optim_wrapper, total)
+    if reason is not None:
+        _skip_step(optim_wrapper, buffers, reason, balancer)
+        return log_vars
     if balancer.needs_post_step_losses and optim_wrapper.should_update():
         with torch.no_grad(), optim_wrapper.optim_context(module):
             after = _run_forward(module, data)
@@ -260,6 +316,7 @@ def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Te
     dtype = torch.float64 if any(p.dtype == torch.float64 for p in shared) else torch.float32
     device = shared[0].device
     no_sync = model.no_sync() if hasattr(model, 'no_sync') else nullcontext()
+    buffers = BufferSnapshot(module)
     with no_sync:
         with optim_wrapper.optim_context(module):
             data = module.data_preprocessor(data, True)
@@ -319,7 +376,7 @@ def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Te
                          f'{balancer.tasks}: nothing to train')
     bad = _non_finite(tasks, values[idx])
     if bad:
-        _skip_step(balancer, optim_wrapper, 'non-finite task loss ' + ', '.join(bad))
+        _skip_step(optim_wrapper, buffers, _loss_reason(bad, log_vars), balancer)
         return log_vars
 
     transformed, factor, balancer_grads = _transform(balancer, tasks, values[idx],
@@ -335,7 +392,8 @@ def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Te
     if use_repr:
         gram = gram[idx][:, idx] * (row_scale[idx][:, None] * row_scale[idx][None, :])
         if not bool(torch.isfinite(gram).all()):
-            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars)
+            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars,
+                                     buffers)
         coeffs = balancer.gram_weights(gram, losses).double()
         balancer._record(tasks, coeffs)
         mix = torch.zeros(n, dtype=torch.float64)
@@ -356,7 +414,8 @@ def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Te
     else:
         grads = local[idx] * row_scale[idx].to(local)[:, None]
         if not bool(torch.isfinite(grads).all()):
-            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars)
+            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars,
+                                     buffers)
         update, _ = balancer.combine_grads(grads, losses)
 
     write = scale * _accumulation_factor(optim_wrapper)
@@ -373,11 +432,11 @@ def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Te
     return log_vars
 
 
-def _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars):
+def _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars, buffers):
     """Overflow of scaled gradients under AMP is the GradScaler's business (it skips the step
     and lowers the scale); without a scaler the step is skipped and counted."""
     if scaler is None:
-        _skip_step(balancer, optim_wrapper, 'non-finite per-task gradient')
+        _skip_step(optim_wrapper, buffers, 'non-finite per-task gradient', balancer)
         return log_vars
     for p in shared:
         p.grad = torch.full_like(p, float('inf'))
@@ -397,13 +456,15 @@ def multitask_train_step(model: nn.Module, data, optim_wrapper,
         data: the data batch from the dataloader (before the data preprocessor).
         optim_wrapper: an ``OptimWrapper`` (``AmpOptimWrapper``, ``CPUAutocastOptimWrapper``,
             ``accumulative_counts``, ``clip_grad`` all supported).
-        balancer: defaults to ``model.balancer``.
+        balancer: defaults to ``model.balancer``; without one, the plain guarded step.
 
     Returns:
         Detached log variables: ``loss`` and every ``<task>.<name>`` entry.
     """
     module = getattr(model, 'module', model)
-    balancer = balancer if balancer is not None else get_balancer(module)
+    balancer = balancer if balancer is not None else module.balancer
+    if balancer is None:
+        return _plain_step(model, module, data, optim_wrapper)
     if balancer.grad_based:
         return _gradient_step(model, module, balancer, data, optim_wrapper)
     return _loss_based_step(model, module, balancer, data, optim_wrapper)

@@ -13,12 +13,12 @@ class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
     Call graph::
 
         train_step(data, optim_wrapper)
-         ├─ no balancer:  BaseModel.train_step -> forward(mode='loss') -> parse_losses (sum)
-         └─ balancer:     mtlunder.engine.multitask_train_step
-              ├─ loss-based / grad_source='params':
+         └─ mtlunder.engine.multitask_train_step (non-finite steps skipped, reported)
+              ├─ no balancer: forward(mode='loss') -> parse_losses (sum) -> update
+              ├─ balancer, loss-based / grad_source='params':
               │    forward(mode='loss') -> loss(inputs, samples)
               │         -> loss_from_shared(extract_shared(inputs), samples, inputs)
-              └─ grad_source='repr' (MGDA-UB):
+              └─ balancer, grad_source='repr' (MGDA-UB):
                    shared = extract_shared(inputs)            # z, the shared representation
                    loss_from_shared(shared, samples)          # per-task grads w.r.t. z
         forward(mode='predict') -> predict(inputs, samples)   # fills each task's pred_field
@@ -100,9 +100,8 @@ class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
         raise RuntimeError(f'Invalid mode "{mode}": use "loss", "predict" or "tensor"')
 
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
-        """mmengine's step, or the balancer's multi-task step when a balancer is set."""
-        if self.balancer is None:
-            return super().train_step(data, optim_wrapper)
+        """mtlunder's step: mmengine's plain one, or the balancer's multi-task step when a
+        balancer is set; both skip a step whose loss or gradient norm is NaN/inf."""
         from mtlunder.engine import multitask_train_step
 
         return multitask_train_step(self, data, optim_wrapper)
