@@ -39,3 +39,26 @@ def test_config_builds(path, tmp_path):
             pending.append(item['metrics'])
         if isinstance(item, dict) and item.get('type') not in (None, 'Evaluator'):
             assert METRICS.get(item['type']) is not None, item['type']
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_config_is_seeded(path):
+    """A seed (default_runtime's, or the config's own) and a training sampler whose
+    indices carry each draw's seed (mtlunder.datasets.seeding)."""
+    from mmengine.config import Config
+
+    from mtlunder.datasets import SeededSampler, TaskBalancedBatchSampler
+    from mtlunder.registry import DATA_SAMPLERS
+    from mtlunder.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    seed = cfg.get('randomness', {}).get('seed')
+    assert isinstance(seed, int) and seed >= 0, f'{path}: randomness.seed is {seed!r}'
+    loader = cfg.train_dataloader
+    batch_sampler = loader.get('batch_sampler')
+    seeds_draws = issubclass(DATA_SAMPLERS.get(loader.sampler.type), SeededSampler) or (
+        batch_sampler is not None
+        and issubclass(DATA_SAMPLERS.get(batch_sampler.type), TaskBalancedBatchSampler))
+    assert seeds_draws, (f'{path}: train sampler {loader.sampler.type} / batch sampler '
+                         f'{batch_sampler} does not seed each draw')

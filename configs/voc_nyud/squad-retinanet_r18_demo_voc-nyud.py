@@ -83,4 +83,3 @@ param_scheduler = [
 default_hooks = dict(logger=dict(type='LoggerHook', interval=5),
                      checkpoint=dict(type='CheckpointHook', interval=max_epochs,
                                      max_keep_ckpts=1))
-randomness = dict(seed=0)

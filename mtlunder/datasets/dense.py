@@ -9,6 +9,7 @@ from mmengine.fileio import exists, get_local_path, get_text, join_path
 from mtlunder.registry import DATASETS
 from mtlunder.structures import TASK_NAMES
 
+from .seeding import SeededSampleMixin
 from .transforms.loading import MAP_TASKS, label_path_key
 
 #: Who writes the format, shown when ``meta.json`` or a split file is missing.
@@ -21,7 +22,7 @@ IMAGE_EXTS = ('.jpg', '.png')
 
 
 @DATASETS.register_module()
-class DenseMultiTaskDataset(BaseDataset):
+class DenseMultiTaskDataset(SeededSampleMixin, BaseDataset):
     """Images with dense labels, each sample labelled for the tasks it has files for.
 
     On disk (``data_root``, written by :data:`CONVERTERS`)::
@@ -44,6 +45,9 @@ class DenseMultiTaskDataset(BaseDataset):
     the tasks whose file exists). Metainfo: ``classes`` (the segmentation class names
     of ``meta.json``, ``()`` without any), ``parts_classes`` and ``tasks``; the whole
     ``meta.json`` is the attribute ``meta``.
+
+    An index of the training samplers (a ``SeededIndex``) is loaded with the random
+    generators seeded from its draw (:mod:`mtlunder.datasets.seeding`).
 
     Errors name the file: a missing ``meta.json`` or split file (and which converters
     write them), an id listed twice, a missing image, a task not in ``meta.json``.

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from mtlunder.registry import DATASETS
 from mtlunder.structures import TASK_NAMES, TASK_SPECS, tasks_of_kind
 
+from .seeding import SeededSampleMixin
 from .transforms.loading import label_path_key
 
 #: The task whose labels are mmdet ``instances`` (boxes); every other task's label is a
@@ -19,7 +20,7 @@ BOX_TASKS = tasks_of_kind('boxes')
 
 
 @DATASETS.register_module()
-class MixedMultiTaskDataset(Dataset):
+class MixedMultiTaskDataset(SeededSampleMixin, Dataset):
     """Concatenation of datasets ("sources"), each with its own pipeline and tasks.
 
     Sample ``i`` of the mixture is a sample of one source, labelled for the tasks it has
@@ -35,7 +36,8 @@ class MixedMultiTaskDataset(Dataset):
 
         full_init()            -> each source's full_init(); kept indices per source
         get_data_info(i)       -> source.get_data_info(j), tasks and labels restricted
-        __getitem__(i)         -> source.pipeline(get_data_info(i))   (refetch on None)
+        __getitem__(i)         -> source.pipeline(get_data_info(i))   (refetch on None;
+                                  under the draw's seed for a SeededIndex)
 
     Metainfo: ``tasks`` (union, in table order), ``sources`` (name -> ``tasks``,
     ``num_samples``), ``<task>_classes`` for every task of a source whose ``classes``

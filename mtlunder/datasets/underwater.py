@@ -13,6 +13,8 @@ from mmengine.logging import print_log
 from mtlunder.registry import DATASETS
 from mtlunder.structures import TASK_NAMES
 
+from .seeding import SeededSampleMixin
+
 #: What a missing annotation file's error says when the config gives no command.
 DEFAULT_BUILD_HINT = ('build the benchmark with data_tools/build_underwater_benchmark.py '
                       '(real sources) or data_tools/synth_underwater.py (synthetic); see '
@@ -44,7 +46,7 @@ def image_tasks(img_info: dict) -> tuple:
 
 
 @DATASETS.register_module()
-class UnderwaterMultiTaskDataset(CocoDataset):
+class UnderwaterMultiTaskDataset(SeededSampleMixin, CocoDataset):
     """Underwater images with COCO boxes and, where one exists, a clean reference.
 
     On disk (``data_root``)::
@@ -64,6 +66,9 @@ class UnderwaterMultiTaskDataset(CocoDataset):
 
     An image entry without ``tasks`` is read as ``('det',)`` plus ``'enh'`` when it has a
     reference, so a plain COCO file works as a detection-only set.
+
+    An index of the training samplers (a ``SeededIndex``) is loaded with the random
+    generators seeded from its draw (:mod:`mtlunder.datasets.seeding`).
 
     Categories are matched to ``metainfo['classes']`` by name (not by json order).
     Categories of the json outside ``classes`` are dropped like in mmdet (subset

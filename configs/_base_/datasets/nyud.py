@@ -29,7 +29,7 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     drop_last=True,  # the ASPP image-pool branch normalises over the batch: no batch of 1
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),  # augmentation seeded per draw
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(

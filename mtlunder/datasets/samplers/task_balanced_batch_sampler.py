@@ -8,6 +8,8 @@ from torch.utils.data import BatchSampler
 
 from mtlunder.registry import DATA_SAMPLERS
 
+from ..seeding import SeededIndex, draw_seed
+
 
 @DATA_SAMPLERS.register_module()
 class TaskBalancedBatchSampler(BatchSampler):
@@ -26,6 +28,11 @@ class TaskBalancedBatchSampler(BatchSampler):
     samples until a small group has to repeat. An epoch has
     ``max(1, len(dataset) // (world_size * batch_size))`` batches on every rank, so every
     rank runs the same number of steps.
+
+    The indices are :class:`~mtlunder.datasets.seeding.SeededIndex`: slot ``k`` of batch
+    ``b`` (draw ``b * batch_size + k``) of rank ``r`` in epoch ``e`` carries
+    ``draw_seed(seed, e, r, draw)``, so its augmentation follows the epoch (and a resume)
+    and a repeated sample is augmented anew (see :mod:`mtlunder.datasets.seeding`).
 
     Args:
         sampler: mmengine's :class:`~mmengine.dataset.DefaultSampler`; its dataset, rank,
@@ -91,9 +98,10 @@ class TaskBalancedBatchSampler(BatchSampler):
         world = self.sampler.world_size
         return max(1, len(self.sampler.dataset) // (world * self.batch_size))
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[List[SeededIndex]]:
         rank, world = self.sampler.rank, self.sampler.world_size
-        gen = torch.Generator().manual_seed(self.sampler.seed + self.sampler.epoch)
+        seed, epoch = self.sampler.seed, self.sampler.epoch
+        gen = torch.Generator().manual_seed(seed + epoch)
         streams = {}
         for group, ids in self.groups.items():
             order = (torch.randperm(len(ids), generator=gen).tolist()
@@ -106,4 +114,5 @@ class TaskBalancedBatchSampler(BatchSampler):
                 start = b * count
                 batch.extend(ids[(rank + (start + k) * world) % len(ids)]
                              for k in range(count))
-            yield batch
+            yield [SeededIndex(idx, draw_seed(seed, epoch, rank, b * self.batch_size + k))
+                   for k, idx in enumerate(batch)]
