@@ -17,7 +17,9 @@ def parse_args(argv=None):
     parser.add_argument('out', type=Path)
     parser.add_argument('--num', type=int, default=20)
     parser.add_argument('--split', help='only this split')
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

@@ -43,7 +43,9 @@ def parse_args(argv=None):
                         help='comma-separated Jerlov types for --rgbd frames (default: the '
                         'synthetic generator\'s DEFAULT_WATER_TYPES)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

@@ -16,7 +16,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('shared', type=Path, help='the ../shared/data folder of samples')
     parser.add_argument('out', type=Path, help='output folder (voc/, nyud/, README.md)')
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

@@ -15,7 +15,8 @@ from mtlunder.data_converters import (ClassResolver, Report, SourceSpec, parse_c
                                       read_detection_source, read_names_file, to_coco, write_yolo)
 from mtlunder.data_converters.cli import run_tool
 from mtlunder.data_converters.detection import coco_box_counts
-from mtlunder.data_converters.io import atomic_dir, atomic_write_text
+from mtlunder.data_converters.io import atomic_write_text
+from mtlunder.data_converters.output import atomic_dir, check_output
 from mtlunder.data_converters.report import format_table
 
 
@@ -36,7 +37,9 @@ def parse_args(argv=None):
                         help='drop boxes of classes not in --classes (counted) instead of failing')
     parser.add_argument('--keep-unlabelled', action='store_true',
                         help='keep images without an annotation file, with no "det" task')
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 
@@ -50,15 +53,18 @@ def convert(args) -> Report:
     report = Report(f'{args.format} {args.source} -> {args.to} {args.out}')
     spec = SourceSpec('source', args.format, args.source,
                       args.names if args.format == 'yolo' else args.image_root)
+    root = args.source if args.format != 'coco' else (args.image_root or args.source.parent)
+    inputs = [spec.path, spec.extra, root]
+    if args.to == 'yolo':
+        check_output(args.out, args.overwrite, inputs)  # before reading the source
     records = read_detection_source(spec, resolver, report, args.keep_unlabelled,
                                     not args.no_progress)
-    root = args.source if args.format != 'coco' else (args.image_root or args.source.parent)
     coco = to_coco(records, resolver.final_classes(),
                    lambda r: r.path.relative_to(root).as_posix())
     if args.to == 'coco':
-        atomic_write_text(args.out, json.dumps(coco), overwrite=args.overwrite)
+        atomic_write_text(args.out, json.dumps(coco), overwrite=args.overwrite, inputs=inputs)
     else:
-        with atomic_dir(args.out, args.overwrite) as tmp:
+        with atomic_dir(args.out, args.overwrite, tool='convert_detection', inputs=inputs) as tmp:
             write_yolo(coco, root, tmp, not args.no_progress)
     counts = coco_box_counts(coco)
     report.tables = format_table(['class', 'boxes'], [[c, counts.get(c, 0)]

@@ -25,7 +25,9 @@ def parse_args(argv=None):
     parser.add_argument('--class-mapping', type=Path,
                         help='mat: classMapping40.mat (mapClass, 894 -> 40)')
     parser.add_argument('--split', default='val', help='png: split name of every frame')
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

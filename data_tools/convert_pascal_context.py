@@ -34,7 +34,9 @@ def parse_args(argv=None):
                              'with --seg-source mapping')
     parser.add_argument('--num-seg-classes', type=int,
                         help='number of classes of --seg-mapping (checks the range)')
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

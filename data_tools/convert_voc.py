@@ -15,7 +15,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('devkit', type=Path, help='VOCdevkit (with VOC20xx/) or one VOC20xx')
     parser.add_argument('out', type=Path)
-    parser.add_argument('--overwrite', action='store_true')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing output written by an mtlunder tool '
+                        '(any other non-empty folder, or one holding an input, is refused)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 

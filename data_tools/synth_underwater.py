@@ -7,7 +7,6 @@ Example::
 """
 import argparse
 import sys
-from pathlib import Path
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,23 +26,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--depth-range', type=float, nargs=2, default=(3.0, 5.0),
                         metavar=('MIN', 'MAX'), help='depth below the surface in metres')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing dataset at --out')
+                        help='replace an existing dataset at --out (only a dataset written by '
+                        'an mtlunder tool is ever replaced)')
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = parse_args(argv)
-    if Path(args.out).exists() and not args.overwrite:
-        sys.exit(f'error: {args.out} already exists; refusing to overwrite it '
-                 '(pass --overwrite to replace it)')
+    from mtlunder.data_converters.cli import run_tool
     from mtlunder.synthesis.generator import generate_benchmark, tune_allocator
 
     tune_allocator()
-    generate_benchmark(args.out, args.num_images, size=tuple(args.size), seed=args.seed,
-                       val_fraction=args.val_fraction, workers=args.workers,
-                       overwrite=args.overwrite, water_types=args.water_types,
-                       depth_range=tuple(args.depth_range))
+    return run_tool(lambda: generate_benchmark(
+        args.out, args.num_images, size=tuple(args.size), seed=args.seed,
+        val_fraction=args.val_fraction, workers=args.workers, overwrite=args.overwrite,
+        water_types=args.water_types, depth_range=tuple(args.depth_range)))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

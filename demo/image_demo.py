@@ -6,9 +6,11 @@ A thin command line over :class:`mtlunder.apis.MultiTaskInferencer`: for every i
 writes ``enhanced/<stem>.png`` (the restored image), ``vis/<stem>.jpg`` (boxes, class names
 and scores on the enhanced image) and ``preds/<stem>.json`` (``labels``, ``scores``,
 ``bboxes`` in input pixels), and prints the detections. Unreadable images are named in a
-warning and skipped. CONFIG may also be a model name of ``configs/*/metafile.yml``.
+warning and skipped; when nothing could be processed it exits with status 1 and writes
+nothing. CONFIG may also be a model name of ``configs/*/metafile.yml``.
 """
 import argparse
+import sys
 
 
 def parse_args():
@@ -22,22 +24,33 @@ def parse_args():
     return parser.parse_args()
 
 
-def main():
+def main() -> int:
     args = parse_args()
     from mtlunder.apis import MultiTaskInferencer
 
     inferencer = MultiTaskInferencer(args.config, args.checkpoint, device=args.device,
                                      score_thr=args.score_thr)
-    result = inferencer(args.inputs, out_dir=args.out_dir)
+    try:
+        result = inferencer(args.inputs, out_dir=args.out_dir)
+    except FileNotFoundError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     for pred in result['predictions']:
         if 'frame' in pred:
             continue  # a video: the detections are in preds/<stem>.json
         print(f'{pred["img_path"]}: ' + ', '.join(
             f'{inferencer.classes[lbl]} {s:.2f} {b}' for lbl, s, b in
             zip(pred['labels'], pred['scores'], pred['bboxes'])))
+    if not result['predictions']:
+        skipped = result['skipped']
+        why = f'unreadable: {", ".join(skipped)}' if skipped else 'no image or video found'
+        print(f'error: nothing processed in {args.inputs} ({why}); nothing written',
+              file=sys.stderr)
+        return 1
     print(f'{len(result["predictions"])} images / frames, {len(result["skipped"])} skipped; '
           f'results written to {args.out_dir}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

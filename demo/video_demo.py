@@ -5,11 +5,13 @@
 
 A thin command line over :meth:`mtlunder.apis.MultiTaskInferencer.run_video`: writes
 ``FILE.mp4`` (the enhanced frames with boxes, class names and scores; the input's fps and
-size) and ``FILE.json`` (``labels``, ``scores``, ``bboxes`` of every frame). CONFIG may also
+size) and ``FILE.json`` (``labels``, ``scores``, ``bboxes`` of every frame); a video that
+cannot be read is named in one line and the exit status is 1. CONFIG may also
 be a model name of ``configs/*/metafile.yml``.
 """
 import argparse
 import os.path as osp
+import sys
 
 
 def parse_args():
@@ -24,18 +26,24 @@ def parse_args():
     return parser.parse_args()
 
 
-def main():
+def main() -> int:
     args = parse_args()
     from mtlunder.apis import MultiTaskInferencer
+    from mtlunder.apis.inferencer import UnreadableInput
 
     inferencer = MultiTaskInferencer(args.config, args.checkpoint, device=args.device,
                                      score_thr=args.score_thr)
     out_json = osp.splitext(args.out)[0] + '.json'
-    video = inferencer.run_video(args.video, args.out, out_json, args.batch_size,
-                                 progress=True)
+    try:
+        video = inferencer.run_video(args.video, args.out, out_json, args.batch_size,
+                                     progress=True)
+    except UnreadableInput as err:
+        print(f'error: {err}; nothing written', file=sys.stderr)
+        return 1
     print(f'{video["num_frames"]} frames, {video["width"]}x{video["height"]} at '
           f'{video["fps"]:.2f} fps -> {args.out}, {out_json}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -11,7 +11,8 @@ from .coco import read_coco_detection
 from .dense import DENSE_LAYOUT, IGNORE_INDEX, DenseWriter
 from .detection import (UNDERWATER_CLASSES, Box, ClassResolver, DetImage, parse_class_map,
                         read_names_file, to_coco)
-from .io import DataError, atomic_dir
+from .io import DataError
+from .output import atomic_dir
 from .nyud import convert_nyud_mat, convert_nyud_mt, convert_nyud_png
 from .pairs import PAIR_LAYOUTS, find_pair_folders, read_pairs
 from .pascal import convert_pascal_context, convert_voc

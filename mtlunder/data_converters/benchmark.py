@@ -26,7 +26,8 @@ import numpy as np
 from mtlunder.structures import TASK_SPECS
 
 from .detection import UNDERWATER_CLASSES, Box, ClassResolver, DetImage, to_coco
-from .io import DataError, atomic_dir, copy_file, progress, read_rgb, write_png
+from .io import DataError, copy_file, progress, read_rgb, write_png
+from .output import atomic_dir, check_output
 from .report import Report, format_table
 
 SPLIT_NAMES = ('train', 'val', 'test')
@@ -113,7 +114,7 @@ def read_detection_source(spec: SourceSpec, resolver: ClassResolver, report: Rep
     if spec.kind == 'coco':
         image_root = spec.extra or spec.path.parent
         return read_coco_detection(spec.path, image_root, resolver, report,
-                                   show_progress=show_progress)
+                                   keep_unlabelled=keep_unlabelled, show_progress=show_progress)
     raise ValueError(f'unknown detection format {spec.kind!r}; expected {DET_FORMATS}')
 
 
@@ -269,7 +270,9 @@ def build_underwater_benchmark(out_dir: Path,
     """Combine sources into one benchmark at ``out_dir`` (written atomically).
 
     Args:
-        out_dir: output folder; replaced only with ``overwrite``.
+        out_dir: output folder; an existing one is replaced only with ``overwrite`` and
+            only when it is an mtlunder dataset (see :mod:`.output`); one holding a source
+            is refused.
         det_sources: ``voc``/``yolo``/``coco`` sources (task ``det``).
         enh_sources: pair sources, ``kind`` = pair layout (task ``enh``).
         rgbd_sources: in-air RGB-D roots rendered through the formation model (``enh``).
@@ -298,6 +301,9 @@ def build_underwater_benchmark(out_dir: Path,
         raise ValueError(f'source names must be unique, repeated: {dupes}')
     if not names:
         raise ValueError('no source given')
+    specs = (*det_sources, *enh_sources, *rgbd_sources)
+    inputs = [p for s in specs for p in (s.path, s.extra)]
+    check_output(out_dir, overwrite, inputs)  # before reading the sources
     resolver = ClassResolver(classes, class_map, drop_unknown)
     items: List[BenchmarkItem] = []
     for spec in det_sources:
@@ -323,7 +329,8 @@ def build_underwater_benchmark(out_dir: Path,
     for spec in rgbd_sources:
         items.extend(_rgbd_items(spec, water_types, seed, report))
 
-    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='build_underwater_benchmark',
+                    inputs=inputs) as tmp:
         if synthetic:
             from mtlunder.synthesis.generator import generate_benchmark
 

@@ -13,7 +13,8 @@ import numpy as np
 from .benchmark import read_benchmark
 from .check import dataset_kind
 from .dense import DENSE_LAYOUT, IGNORE_INDEX
-from .io import atomic_dir, progress, read_label_map, read_rgb, write_png
+from .io import progress, read_label_map, read_rgb, write_png
+from .output import atomic_dir
 from .report import Report
 
 
@@ -81,7 +82,7 @@ def browse_dataset(root: Path, out_dir: Path, num: int = 20, split: Optional[str
     root = Path(root)
     kind = dataset_kind(root)
     report = Report(f'browse {kind} {root} -> {out_dir}')
-    with atomic_dir(out_dir, overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='browse_dataset', inputs=[root]) as tmp:
         if kind == 'benchmark':
             images, anns, categories = read_benchmark(root)
             names = {c['id']: c['name'] for c in categories}

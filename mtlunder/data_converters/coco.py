@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 from typing import List
 
-from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
+from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, sorted_records
 from .io import DataError, checked_size, progress
 from .report import Report
 
@@ -20,13 +20,16 @@ def load_json(path: Path) -> dict:
 
 
 def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolver,
-                        report: Report, show_progress: bool = True) -> List[DetImage]:
+                        report: Report, keep_unlabelled: bool = False,
+                        show_progress: bool = True) -> List[DetImage]:
     """Validate a COCO detection json and return its images as records.
 
     Checks: required keys, unique image/annotation ids, annotations pointing at existing
     images and categories, 4-number boxes with positive size (clipped to the image), image
     files present and decodable with the stated size. COCO lists its images explicitly, so
     an image without annotations is a background image unless its ``tasks`` omit ``det``.
+    An image whose every box is invalid is excluded (``keep_unlabelled``: kept without
+    ``det``), see :func:`boxes_record`.
     """
     ann_file, image_root = Path(ann_file), Path(image_root)
     coco = load_json(ann_file)
@@ -73,21 +76,30 @@ def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolve
                        f'!= image {size[0]}x{size[1]}; excluded')
             continue
         labelled = 'det' in img.get('tasks', ['det'])
-        rec_boxes = []
+        rec_boxes, invalid = [], 0
         for ann, (x, y, w, h) in boxes[image_id]:
             where = f'{ann_file}: annotation {ann["id"]} ({img["file_name"]})'
             if not labelled:
                 raise DataError(f'{where}: image has annotations but "det" is not in its tasks')
             if w <= 0 or h <= 0:
                 report.add('invalid_box', f'{where}: non-positive size {[x, y, w, h]}; dropped')
+                invalid += 1
                 continue
             label = resolver.resolve(cats[ann['category_id']], where, report)
             if label is None:
                 continue
             box = clip_box(Box(x, y, w, h, label, bool(ann.get('iscrowd', 0))),
                            size[0], size[1], where, report)
-            if box is not None:
+            if box is None:
+                invalid += 1
+            else:
                 rec_boxes.append(box)
         key = str(Path(img['file_name']).with_suffix('').as_posix())
-        records.append(DetImage(path, key, size[0], size[1], rec_boxes, labelled))
+        if not labelled:
+            records.append(DetImage(path, key, size[0], size[1], [], labelled=False))
+            continue
+        record = boxes_record(path, key, size[0], size[1], rec_boxes, invalid,
+                              f'{ann_file} ({img["file_name"]})', report, keep_unlabelled)
+        if record is not None:
+            records.append(record)
     return sorted_records(records, report)

@@ -135,6 +135,26 @@ def clip_box(box: Box, width: int, height: int, where: str, report: Report) -> O
     return Box(x1, y1, x2 - x1, y2 - y1, box.label, box.ignore)
 
 
+def boxes_record(path: Path, key: str, width: int, height: int, boxes: List[Box],
+                 num_invalid: int, where: str, report: Report,
+                 keep_unlabelled: bool = False) -> Optional[DetImage]:
+    """The record of an annotated image, unless every box it had was invalid.
+
+    An image whose only boxes were dropped as invalid (empty, outside the image) shows an
+    object nobody can locate: with zero boxes it would pass for a background image, a false
+    negative label. It loses its ``det`` label instead: excluded (None), or with
+    ``keep_unlabelled`` kept with ``labelled=False``; reported (``no_valid_box``, naming
+    ``where``) and counted. Boxes dropped for an unknown class do not count as invalid.
+    """
+    if boxes or not num_invalid:
+        return DetImage(path, key, width, height, boxes)
+    verb = 'kept without detection labels' if keep_unlabelled else 'excluded'
+    report.add('no_valid_box', f'{where}: all {num_invalid} box(es) invalid and dropped; not '
+               f'a background image, so {verb}')
+    report.count('images whose every box was invalid (no det label)')
+    return DetImage(path, key, width, height, [], labelled=False) if keep_unlabelled else None
+
+
 def to_coco(images: Sequence[DetImage], classes: Sequence[str],
             file_name: Callable[[DetImage], str], extra: Optional[Callable] = None) -> dict:
     """Build a COCO dict (ids from 1) with the benchmark's ``tasks`` per image.

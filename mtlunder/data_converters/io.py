@@ -1,4 +1,6 @@
-"""File access shared by the data converters: checked image reads, atomic output, progress.
+"""File access shared by the data converters: checked image reads, atomic files, progress.
+
+Output folders: :mod:`.output`.
 
 Every reader raises :class:`DataError` with the offending path in the message, so a
 converter can either stop with a clear error or log a skip that names the file.
@@ -7,12 +9,12 @@ import os
 import shutil
 import sys
 import tempfile
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .output import check_file_output
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -119,36 +121,13 @@ def copy_file(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-@contextmanager
-def atomic_dir(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder next to ``out_dir``; rename it to ``out_dir`` on success.
-
-    On any exception the temporary folder is deleted and ``out_dir`` is left untouched, so
-    no half-written dataset is ever visible. An existing ``out_dir`` is replaced only with
-    ``overwrite=True``.
-    """
-    out_dir = Path(out_dir).resolve()
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f'{out_dir} already exists; pass --overwrite to replace it')
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.tmp-', dir=out_dir.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f'.{out_dir.name}.old-{uuid.uuid4().hex[:8]}'
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def atomic_write_text(path: Path, text: str, overwrite: bool = True) -> None:
-    """Write a text file through a temporary file in the same folder and ``os.replace``."""
+def atomic_write_text(path: Path, text: str, overwrite: bool = True,
+                      inputs: Sequence[Optional[Path]] = ()) -> None:
+    """Write a text file through a temporary file in the same folder and ``os.replace``;
+    a ``path`` that is one of ``inputs``, or replaces a file inside one, is refused
+    (:func:`.output.check_file_output`)."""
     path = Path(path).resolve()
+    check_file_output(path, inputs)
     if path.exists() and not overwrite:
         raise FileExistsError(f'{path} already exists; pass --overwrite to replace it')
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from typing import Optional
 import numpy as np
 
 from .dense import IGNORE_INDEX, DenseWriter
-from .io import DataError, atomic_dir, checked_size, progress, read_label_map, read_rgb
+from .io import DataError, checked_size, progress, read_label_map, read_rgb
+from .output import atomic_dir
 from .report import Report
 from .rgbd import NYUD_DEPTH_SCALE, read_depth_m
 
@@ -116,7 +117,8 @@ def convert_nyud_mat(mat_path: Path, out_dir: Path, splits_path: Optional[Path] 
                     split_of[i] = split
         else:
             report.add('no_splits', f'{mat_path}: no splits.mat given; every frame -> train')
-        with atomic_dir(out_dir, overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite, tool='convert_nyud',
+                        inputs=[mat_path, splits_path, class_mapping]) as tmp:
             writer = DenseWriter(tmp, 'nyud_v2', NYUD40_CLASSES)
             for i in progress(range(num), desc='NYUD .mat', enabled=show_progress):
                 frame = i + 1
@@ -152,7 +154,7 @@ def convert_nyud_mt(root: Path, out_dir: Path, overwrite: bool = False,
             raise DataError(f'{path}: split file not found')
         for sid in path.read_text().split():
             splits.setdefault(sid, []).append(split)
-    with atomic_dir(out_dir, overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='convert_nyud', inputs=[root]) as tmp:
         writer = DenseWriter(tmp, 'nyud_v2', NYUD40_CLASSES)
         for sid in progress(sorted(splits), desc='NYUD_MT', enabled=show_progress):
             image = next((root / 'images' / f'{sid}{e}' for e in ('.jpg', '.png')
@@ -190,7 +192,7 @@ def convert_nyud_png(root: Path, out_dir: Path, split: str = 'val', overwrite: b
     frames = sorted((p.stem[len('depth_gt_'):], p.parent) for p in depth_files)
     if not frames:
         raise DataError(f'{root}: no depth_gt_<id>.png files')
-    with atomic_dir(out_dir, overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='convert_nyud', inputs=[root]) as tmp:
         writer = DenseWriter(tmp, 'nyud_v2', NYUD40_CLASSES)
         for sid, folder in progress(frames, desc='NYUD png', enabled=show_progress):
             image = folder / f'{sid}.png'

@@ -28,8 +28,9 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .dense import IGNORE_INDEX, DenseWriter
-from .detection import Box, ClassResolver, DetImage, clip_box, to_coco
-from .io import DataError, atomic_dir, checked_size, progress, read_label_map, read_rgb
+from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, to_coco
+from .io import DataError, checked_size, progress, read_label_map, read_rgb
+from .output import atomic_dir
 from .pascal_context_classes import CONTEXT59_CLASSES, context59_lut
 from .report import Report
 from .voc import parse_voc_xml
@@ -99,7 +100,7 @@ def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
     """VOC devkit (one or more ``VOC20xx`` folders) -> dense format + COCO detection."""
     report = Report(f'PASCAL VOC {root} -> {out_dir}')
     resolver = ClassResolver(VOC_CLASSES)
-    with atomic_dir(out_dir, overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='convert_voc', inputs=[root]) as tmp:
         writer = DenseWriter(tmp, 'pascal_voc', VOC_SEG_CLASSES)
         det = {}
         for year in _voc_year_dirs(root):
@@ -129,10 +130,13 @@ def convert_voc(root: Path, out_dir: Path, overwrite: bool = False,
                                           resolver.resolve(o['name'], str(xml), report),
                                           o['difficult']), width, height, str(xml), report)
                              for o in parsed['objects']]
-                    rec = DetImage(Path(f'{sid}.jpg'), sid, width, height,
-                                   [b for b in boxes if b is not None])
-                if seg is None and rec is None:
-                    report.add('missing_annotation', f'{image}: neither xml nor segmentation; '
+                    valid = [b for b in boxes if b is not None]
+                    rec = boxes_record(Path(f'{sid}.jpg'), sid, width, height, valid,
+                                       len(boxes) - len(valid), str(xml), report,
+                                       keep_unlabelled=True)
+                if seg is None and (rec is None or not rec.labelled):
+                    what = 'no valid box' if rec is not None else 'neither xml'
+                    report.add('missing_annotation', f'{image}: {what} nor segmentation; '
                                'excluded')
                     continue
                 in_splits = [s for s, v in splits.items() if image_id in v]
@@ -280,7 +284,8 @@ def convert_pascal_context(root: Path, out_dir: Path, seg_mapping: Optional[Path
             valid_normal_classes.append(ctx['tvmonitor'])
     seg_classes = SEG_CLASSES[source] or (
         [str(i) for i in range(num_seg_classes)] if num_seg_classes else None)
-    with atomic_dir(out_dir, overwrite) as tmp:
+    with atomic_dir(out_dir, overwrite, tool='convert_pascal_context',
+                    inputs=[root, seg_mapping]) as tmp:
         writer = DenseWriter(tmp, 'pascal_context', seg_classes, PARTS_CLASSES)
         for sid in progress(sorted(splits), desc='PASCAL-Context', enabled=show_progress):
             image = root / 'JPEGImages' / f'{sid}.jpg'

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import List, Optional
 
-from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
+from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, sorted_records
 from .io import DataError, checked_size, is_image_file, progress
 from .report import Report
 
@@ -87,8 +87,9 @@ def read_voc_detection(root: Path, resolver: ClassResolver, report: Report,
         root: dataset root; each folder with ``Annotations/`` + ``JPEGImages/`` is read.
         resolver: class-name mapping and unknown-class policy.
         report: collects skipped files (each named) and counts.
-        keep_unlabelled: keep images without an xml as records with ``labelled=False``
-            (no detection label at all); by default they are reported and excluded.
+        keep_unlabelled: keep images without an xml, or whose every box is invalid, as
+            records with ``labelled=False`` (no detection label at all); by default they
+            are reported and excluded.
 
     Returns:
         Records sorted by key; key = image path relative to ``root`` without the
@@ -115,7 +116,8 @@ def read_voc_detection(root: Path, resolver: ClassResolver, report: Report,
                            'annotation file; skipped')
                 continue
             claimed.add(image_path.name)
-            record = _make_record(root, image_path, parsed, ann, resolver, report)
+            record = _make_record(root, image_path, parsed, ann, resolver, report,
+                                  keep_unlabelled)
             if record is not None:
                 records.append(record)
         for name in sorted(set(images) - claimed):
@@ -148,7 +150,8 @@ def unlabelled_record(root: Path, path: Path, report: Report) -> Optional[DetIma
 
 
 def _make_record(root: Path, image_path: Path, parsed: dict, xml_path: Path,
-                 resolver: ClassResolver, report: Report) -> Optional[DetImage]:
+                 resolver: ClassResolver, report: Report,
+                 keep_unlabelled: bool = False) -> Optional[DetImage]:
     size = checked_size(image_path, report)
     if size is None:
         return None
@@ -157,7 +160,7 @@ def _make_record(root: Path, image_path: Path, parsed: dict, xml_path: Path,
         report.add('size_mismatch', f'{xml_path}: xml size {parsed["width"]}x'
                    f'{parsed["height"]} != image {image_path.name} {width}x{height}; excluded')
         return None
-    boxes = []
+    boxes, invalid = [], 0
     for obj in parsed['objects']:
         label = resolver.resolve(obj['name'], str(xml_path), report)
         if label is None:
@@ -165,6 +168,9 @@ def _make_record(root: Path, image_path: Path, parsed: dict, xml_path: Path,
         box = Box(obj['xmin'] - 1, obj['ymin'] - 1, obj['xmax'] - obj['xmin'] + 1,
                   obj['ymax'] - obj['ymin'] + 1, label, obj['difficult'])
         box = clip_box(box, width, height, str(xml_path), report)
-        if box is not None:
+        if box is None:
+            invalid += 1
+        else:
             boxes.append(box)
-    return DetImage(image_path, image_key(root, image_path), width, height, boxes)
+    return boxes_record(image_path, image_key(root, image_path), width, height, boxes, invalid,
+                        str(xml_path), report, keep_unlabelled)

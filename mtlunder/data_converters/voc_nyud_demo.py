@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .dense import IGNORE_INDEX, DenseWriter
-from .io import DataError, atomic_dir, atomic_write_text, checked_size, write_png
+from .io import DataError, atomic_write_text, checked_size, write_png
+from .output import atomic_dir
 from .pascal import VOC_CLASSES, convert_voc
 from .report import Report
 from .rgbd import find_rgbd_frames, read_rgbd
@@ -93,12 +94,12 @@ def build_voc_nyud_demo(shared: Path, out: Path, overwrite: bool = False,
             raise DataError(f'{shared / folder}: not found; the demo data is built from the '
                             'public samples of ../shared/data')
     report = Report(f'VOC + NYUD-v2 demo {shared} -> {out}')
-    with atomic_dir(out, overwrite) as tmp:
+    with atomic_dir(out, overwrite, tool='build_voc_nyud_demo', inputs=[shared]) as tmp:
         with tempfile.TemporaryDirectory() as devkit:
             _demo_devkit(shared / 'voc_samples', Path(devkit))
             voc = convert_voc(Path(devkit), tmp / 'voc', show_progress=show_progress)
         report.merge(voc)
-        with atomic_dir(tmp / 'nyud') as nyud:
+        with atomic_dir(tmp / 'nyud', tool='build_voc_nyud_demo') as nyud:
             writer = DenseWriter(nyud, 'nyud_v2')
             for root in ('nyud_samples', 'nyud_rgbd_metric'):
                 for frame in find_rgbd_frames(shared / root):

@@ -9,7 +9,7 @@ detection labels).
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .detection import Box, ClassResolver, DetImage, clip_box, sorted_records
+from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, sorted_records
 from .io import DataError, checked_size, copy_file, is_image_file, progress
 from .report import Report
 from .voc import image_key, unlabelled_record
@@ -43,7 +43,8 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
         names: class names indexed by the YOLO class id.
         resolver: mapping / unknown-class policy applied to ``names[id]``.
         report: collects skips, each naming its file.
-        keep_unlabelled: keep images without a txt (``labelled=False``).
+        keep_unlabelled: keep images without a txt, or whose every box is invalid
+            (``labelled=False``).
     """
     root = Path(root)
     if not root.is_dir():
@@ -69,7 +70,7 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
         if size is None:
             continue
         width, height = size
-        boxes = []
+        boxes, invalid = [], 0
         for line_no, line in enumerate(txt.read_text().splitlines(), start=1):
             if not line.strip():
                 continue
@@ -87,15 +88,21 @@ def read_yolo_detection(root: Path, names: Sequence[str], resolver: ClassResolve
             if w <= 0 or h <= 0 or not all(-0.01 <= v <= 1.01 for v in values):
                 report.add('invalid_box', f'{where}: normalised values {values} out of '
                            '[0, 1] or empty; dropped')
+                invalid += 1
                 continue
             label = resolver.resolve(names[cls], where, report)
             if label is None:
                 continue
             box = Box((cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height, label)
             box = clip_box(box, width, height, where, report)
-            if box is not None:
+            if box is None:
+                invalid += 1
+            else:
                 boxes.append(box)
-        records.append(DetImage(path, image_key(root, path), width, height, boxes))
+        record = boxes_record(path, image_key(root, path), width, height, boxes, invalid,
+                              str(txt), report, keep_unlabelled)
+        if record is not None:
+            records.append(record)
     for txt in sorted(root.rglob('*.txt')):
         if 'labels' in txt.relative_to(root).parts and txt not in label_files \
                 and txt.name != 'classes.txt':

@@ -16,11 +16,12 @@ Image ``i`` is rendered from ``np.random.default_rng([seed, i])``, so the datase
 """
 import json
 import multiprocessing
-import shutil
-import tempfile
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -204,13 +205,14 @@ def generate_benchmark(out_dir: str,
 
     Args:
         out_dir: dataset root to create. Written in a temporary folder beside it and
-            renamed into place when complete.
+            renamed into place when complete (:func:`mtlunder.data_converters.output.atomic_dir`).
         num_images: number of images (train + val).
         size: (height, width) in pixels.
         seed: base seed; image ``i`` uses ``default_rng([seed, i])``.
         val_fraction: fraction of images, drawn by a seeded permutation, put in val.json.
         workers: processes rendering in parallel (1 = in this process).
-        overwrite: replace an existing ``out_dir`` (only after the new one is complete).
+        overwrite: replace an existing ``out_dir`` (only after the new one is complete);
+            a non-empty folder not written by an mtlunder tool is never replaced.
         water_types: Jerlov types drawn uniformly per image.
         depth_range: depth below the surface D (m), uniform.
         noise_std, blur_sigma: uniform ranges of the sensor noise std (intensity in [0, 1])
@@ -229,17 +231,13 @@ def generate_benchmark(out_dir: str,
         raise ValueError(f'val_fraction must be in [0, 1), got {val_fraction}')
     for wt in water_types:
         residual_energy_ratio(wt)
+    from mtlunder.data_converters.output import atomic_dir
+
     out = Path(out_dir).resolve()
-    if out.exists() and not overwrite:
-        raise FileExistsError(f'{out} already exists; pass overwrite=True (--overwrite) to '
-                              'replace it')
-    out.parent.mkdir(parents=True, exist_ok=True)
     params = dict(seed=seed, size=tuple(size), water_types=tuple(water_types),
                   depth_range=tuple(depth_range), noise_std=tuple(noise_std),
                   blur_sigma=tuple(blur_sigma), num_objects=tuple(num_objects))
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
-    try:
-        tmp.chmod(0o755)
+    with atomic_dir(out, overwrite, tool='synth_underwater') as tmp:
         for sub in SUBDIRS:
             (tmp / sub).mkdir()
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -259,16 +257,6 @@ def generate_benchmark(out_dir: str,
             next_id += len(coco['annotations'])
             with open(tmp / 'annotations' / f'{name}.json', 'w') as f:
                 json.dump(coco, f)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f'.{out.name}.old-', dir=out.parent))
-            out.rename(old / out.name)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
     anns = [a for r in records for a in r['annotations']]
     summary = dict(
@@ -293,6 +281,21 @@ def generate_benchmark(out_dir: str,
     return summary
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes start. They keep ignoring it (an ignored signal
+    stays ignored across exec), so Ctrl-C, sent to the whole process group, interrupts the
+    parent only, which terminates the pool, instead of printing a traceback per worker."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _render_all(root: Path, num_images: int, params: dict, workers: int,
                 verbose: bool) -> List[dict]:
     """Render every image into ``root``; records sorted by index."""
@@ -312,7 +315,9 @@ def _render_all(root: Path, num_images: int, params: dict, workers: int,
         # spawn, not fork: a forked child can hang on locks of OpenCV's / OpenMP's thread
         # pools held by the parent's threads at fork time
         ctx = multiprocessing.get_context('spawn')
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
+        with _sigint_ignored():
+            pool = ctx.Pool(workers, initializer=_init_worker)
+        with pool:
             for rec in pool.imap_unordered(_make_sample, jobs, chunksize=4):
                 records.append(rec)
                 if bar is not None:

@@ -227,3 +227,28 @@ def test_demo_scripts(tmp_path, checkpoint, real_images):
     assert _video_info(tmp_path / 'annotated.mp4')[:3] == (3, 320, 240)
     doc = json.loads((tmp_path / 'annotated.json').read_text())
     assert doc['num_frames'] == 3 and len(doc['frames'][2]['bboxes']) > 0
+
+
+def test_demo_scripts_fail_when_nothing_is_processed(tmp_path, checkpoint):
+    """image_demo on a folder whose only image is corrupt, video_demo on a file that is not
+    a video: status 1, one error line, no traceback, no claim that results were written."""
+    (tmp_path / 'imgs').mkdir()
+    (tmp_path / 'imgs' / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a jpeg')
+    (tmp_path / 'clip.mp4').write_bytes(b'not a video at all')
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'demo', 'image_demo.py'), str(tmp_path / 'imgs'),
+         DEMO, checkpoint, '--out-dir', str(tmp_path / 'out')],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'results written' not in proc.stdout and not (tmp_path / 'out').exists()
+    assert 'broken.jpg' in proc.stderr and 'error: nothing processed' in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'demo', 'video_demo.py'), str(tmp_path / 'clip.mp4'),
+         DEMO, checkpoint, '--out', str(tmp_path / 'annotated.mp4')],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and errors[0].startswith(f'error: {tmp_path / "clip.mp4"}: ')
+    assert errors[0].endswith('; nothing written')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['clip.mp4', 'imgs']

@@ -174,3 +174,21 @@ def test_rgbd_layouts_and_bad_depth(tmp_path):
     np.savetxt(tmp_path / 'metric' / 'depth7.csv', bad, delimiter=',')
     with pytest.raises(DataError, match=r'depth7\.csv: depth has NaN'):
         read_depth_m(frames[0].depth_path)
+
+
+def test_image_whose_only_box_is_invalid_loses_det(tmp_path):
+    """A VOC xml whose only box has xmin > xmax: the image is excluded (or, with
+    keep_unlabelled, kept without ``det``), never a ``det`` image with zero boxes; the build
+    report counts it."""
+    voc = make_voc(tmp_path / 'det', {'bad': (48, 40, [('echinus', 30, 4, 20, 30, 0)]),
+                                      'ok': (48, 40, [('echinus', 3, 4, 20, 30, 0)])})
+    for keep, out in ((False, tmp_path / 'b1'), (True, tmp_path / 'b2')):
+        report = build_underwater_benchmark(out, [SourceSpec('d', 'voc', voc)],
+                                            split=(0.5, 0.5), keep_unlabelled=keep,
+                                            show_progress=False)
+        images, anns, _ = read_benchmark(out)
+        tasks = {Path(i['file_name']).stem: i['tasks'] for i in images}
+        assert tasks == ({'ok': ['det']} if not keep else {'ok': ['det'], 'bad': []})
+        assert 'bad.xml' in report.issues['no_valid_box'][0]
+        saved = json.loads((out / 'build_report.json').read_text())
+        assert saved['counts']['images whose every box was invalid (no det label) (d)'] == 1

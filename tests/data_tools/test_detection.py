@@ -228,3 +228,45 @@ def test_cli_convert_detection(voc_tree, tmp_path):
                     '--classes', 'holothurian,echinus', '--no-progress')
     assert proc.returncode == 2 and "unknown class" in proc.stderr and not bad.exists()
     assert not list(tmp_path.glob('.bad.json*'))
+
+
+def test_image_whose_every_box_is_invalid_is_no_background_image(tmp_path):
+    """xmin > xmax (VOC), a zero-size YOLO box, a negative COCO width: the image had an
+    object, so it must not become a detection image with zero boxes (a false negative).
+    Boxes of an unknown class dropped by --drop-unknown do leave a real background image."""
+    voc = make_voc(tmp_path / 'voc', {'bad': (64, 48, [('echinus', 30, 4, 20, 30, 0)]),
+                                      'fish': (64, 48, [('fish', 3, 4, 20, 30, 0)]),
+                                      'ok': (64, 48, [('echinus', 3, 4, 20, 30, 0)])})
+    resolver = ClassResolver(['echinus'], drop_unknown=True)
+    report = Report('v')
+    records = {r.key: r for r in read_voc_detection(voc, resolver, report,
+                                                    show_progress=False)}
+    assert sorted(records) == ['fish', 'ok']
+    assert records['fish'].labelled and records['fish'].boxes == []
+    assert len(report.issues['no_valid_box']) == 1 and 'bad.xml' in report.issues['no_valid_box'][0]
+    assert report.counts['images whose every box was invalid (no det label)'] == 1
+    kept = {r.key: r for r in read_voc_detection(voc, resolver, Report('v'), keep_unlabelled=True,
+                                                 show_progress=False)}
+    assert not kept['bad'].labelled and kept['bad'].boxes == []
+    assert to_coco([kept['bad']], ['echinus'], lambda r: r.key)['images'][0]['tasks'] == []
+
+    root = make_yolo(tmp_path / 'yolo')
+    (root / 'labels' / 'train' / 'q.txt').write_text('0 0.5 0.5 0.0 0.2\n')
+    report = Report('y')
+    records = {r.key: r for r in read_yolo_detection(root, ['echinus', 'starfish'],
+                                                     ClassResolver(), report,
+                                                     show_progress=False)}
+    assert sorted(records) == ['train/p'] and 'q.txt' in report.issues['no_valid_box'][0]
+
+    write_image(tmp_path / 'img' / 'a.jpg', 30, 20)
+    write_image(tmp_path / 'img' / 'b.jpg', 30, 20)
+    coco = dict(images=[dict(id=1, file_name='a.jpg', width=30, height=20),
+                        dict(id=2, file_name='b.jpg', width=30, height=20)],
+                categories=[dict(id=3, name='scallop')],
+                annotations=[dict(id=1, image_id=1, category_id=3, bbox=[5, 5, -4, 5])])
+    (tmp_path / 'a.json').write_text(json.dumps(coco))
+    report = Report('c')
+    records = read_coco_detection(tmp_path / 'a.json', tmp_path / 'img', ClassResolver(),
+                                  report, show_progress=False)
+    assert [(r.key, r.labelled) for r in records] == [('b', True)]  # b: a real background
+    assert 'a.jpg' in report.issues['no_valid_box'][0]

@@ -54,7 +54,7 @@ def test_files_and_entries(dataset):
     root, entries = dataset
     assert len(entries) == 12
     assert sorted(p.name for p in root.iterdir()) == [
-        'annotations', 'depth', 'images', 'references', 'segmentation']
+        '.mtlunder-dataset.json', 'annotations', 'depth', 'images', 'references', 'segmentation']
     for entry, _ in entries:
         stem = Path(entry['file_name']).stem
         assert entry['segmentation'] == f'{stem}.png' and entry['depth'] == f'{stem}.npy'
