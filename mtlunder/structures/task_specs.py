@@ -61,6 +61,11 @@ TASK_SPECS: Dict[str, TaskSpec] = {spec.name: spec for spec in (
 
 #: Task names used everywhere (loss-key prefixes, ``tasks`` metainfo, neck outputs).
 TASK_NAMES: Tuple[str, ...] = tuple(TASK_SPECS)
+#: The class-map task whose classes are a dataset's ``classes`` (semantic segmentation);
+#: the other class-map tasks name theirs in ``dataset_meta['<task>_classes']``.
+SEMANTIC_TASK = 'seg'
+#: The label-map task whose map marks boundaries (1 = edge), scored as edges, not classes.
+EDGE_TASK = 'edge'
 
 
 def tasks_of_kind(kind: str) -> Tuple[str, ...]:

@@ -8,6 +8,12 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mtlunder.registry import METRICS
+from mtlunder.structures.task_specs import TASK_SPECS, tasks_of_kind
+from ..functional import read_rgb
+
+#: The task scored here: the one whose label is a reference image.
+(ENH, ) = tasks_of_kind('image')
+ENH_SPEC = TASK_SPECS[ENH]
 
 
 def psnr(pred: torch.Tensor, ref: torch.Tensor, max_val: float = 255.0,
@@ -89,38 +95,24 @@ class EnhancementMetric(BaseMetric):
         # (input path, reference path) -> (PSNR, SSIM) of the input: fixed across evaluations
         self._input_scores: Dict[tuple, tuple] = {}
 
-    def _read_rgb(self, path: str) -> torch.Tensor:
-        """[3, H, W] float64 RGB in 0-255 (Pillow decode); clear error when unreadable."""
-        import mmcv
-        from mmengine import fileio
-
-        try:
-            content = fileio.get(path, backend_args=self.backend_args)
-        except FileNotFoundError:
-            raise FileNotFoundError(f'EnhancementMetric: image file not found: {path}') from None
-        try:  # Pillow decodes every byte: truncated files raise instead of reading grey
-            img = mmcv.imfrombytes(content, flag='color', channel_order='rgb',
-                                   backend='pillow')
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(f'EnhancementMetric: cannot decode image {path} ({err})') from err
-        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).double()
-
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             ref_path = sample.get(self.ref_key)
             tasks = sample.get('tasks')
-            if (not ref_path or 'pred_clean' not in sample
-                    or (tasks is not None and 'enh' not in tasks)):
+            if (not ref_path or ENH_SPEC.pred_field not in sample
+                    or (tasks is not None and ENH not in tasks)):
                 self.results.append(dict(skipped=True))
                 continue
-            ref = self._read_rgb(ref_path)
-            pred = sample['pred_clean']['data'].detach().cpu().double()
+            ref = read_rgb(ref_path, self.backend_args, 'EnhancementMetric')
+            pred = sample[ENH_SPEC.pred_field]['data'].detach().cpu().double()
             if not torch.isfinite(pred).all():
-                raise ValueError(f'pred_clean of {sample.get("img_path")} contains NaN or inf')
+                raise ValueError(f'{ENH_SPEC.pred_field} of {sample.get("img_path")} '
+                                 'contains NaN or inf')
             pred = (pred.clamp(0, 1) * 255).round()
             if pred.shape != ref.shape:
-                raise ValueError(f'EnhancementMetric: pred_clean has shape {tuple(pred.shape)} '
-                                 f'but the reference {ref_path} has {tuple(ref.shape)}')
+                raise ValueError(f'EnhancementMetric: {ENH_SPEC.pred_field} has shape '
+                                 f'{tuple(pred.shape)} but the reference {ref_path} has '
+                                 f'{tuple(ref.shape)}')
             input_psnr, input_ssim = self._input_score(sample['img_path'], ref_path, ref)
             self.results.append(
                 dict(psnr=psnr(pred, ref), ssim=ssim(pred, ref, window_size=self.window_size),
@@ -130,7 +122,7 @@ class EnhancementMetric(BaseMetric):
         """(PSNR, SSIM) of the degraded input against the reference, computed once."""
         key = (img_path, ref_path)
         if key not in self._input_scores:
-            inp = self._read_rgb(img_path)
+            inp = read_rgb(img_path, self.backend_args, 'EnhancementMetric')
             if inp.shape != ref.shape:
                 raise ValueError(f'EnhancementMetric: {img_path} has shape {tuple(inp.shape)} '
                                  f'but the reference {ref_path} has {tuple(ref.shape)}')
@@ -143,7 +135,7 @@ class EnhancementMetric(BaseMetric):
         scored = [r for r in results if not r.get('skipped')]
         logger.info(f'EnhancementMetric: {len(scored)} images evaluated, '
                     f'{len(results) - len(scored)} samples skipped (no reference, not '
-                    'labelled enh or no pred_clean)')
+                    f'labelled {ENH} or no {ENH_SPEC.pred_field})')
         keys = ('psnr', 'ssim', 'input_psnr', 'input_ssim')
         if not scored:
             logger.warning('EnhancementMetric: no image with a reference; metrics are NaN')

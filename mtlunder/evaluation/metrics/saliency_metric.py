@@ -6,14 +6,14 @@ import torch
 from mmengine.logging import MMLogger
 
 from mtlunder.registry import METRICS
-from .dense_metrics import _DenseTaskMetric, _nan_warning
+from .base_dense_metric import BaseDenseMetric, nan_warning
 
 #: ASTMT's / MTI-Net's thresholds of the foreground probability.
 DEFAULT_THRESHOLDS = tuple(np.linspace(0.2, 0.9, 15).tolist())
 
 
 @METRICS.register_module()
-class SaliencyMetric(_DenseTaskMetric):
+class SaliencyMetric(BaseDenseMetric):
     """maxF and mIoU of a saliency probability map, per image then averaged, as the
     ``eval_sal`` of ASTMT (Maninis et al., CVPR 2019) and of Vandenhende et al.'s
     Multi-Task-Learning-PyTorch (MTI-Net) score PASCAL-Context saliency (task ``'sal'``).
@@ -97,7 +97,7 @@ class SaliencyMetric(_DenseTaskMetric):
                 f'SaliencyMetric: {len(scored) - len(images)} scored images without a '
                 'labelled pixel left out')
         if not images:
-            _nan_warning('SaliencyMetric', 'no image with a labelled saliency pixel')
+            nan_warning('SaliencyMetric', 'no image with a labelled saliency pixel')
             return dict(maxF=float('nan'), mIoU=float('nan'))
         tp, fp, fn = (np.stack([r[k] for r in images]).astype(np.float64)
                       for k in ('tp', 'fp', 'fn'))                            # [N, K]

@@ -18,6 +18,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mtlunder.registry import METRICS
+from mtlunder.structures.task_specs import TASK_SPECS, tasks_of_kind
+from ..functional import read_rgb
 
 UIQM_WEIGHTS = (0.0282, 0.2953, 3.5753)  # UICM, UISM, UIConM
 UISM_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B (BT.601 luma weights)
@@ -26,6 +28,10 @@ PLIP_GAMMA = PLIP_K = 1026.0  # PLIP constants of Panetta et al. (gamma = k = la
 # Largest CIELab chroma C* = sqrt(a*^2 + b*^2) of an sRGB colour (D65, kornia.color): that
 # of pure blue (0, 0, 255); every sRGB colour has C* / LAB_CHROMA_MAX in [0, 1].
 LAB_CHROMA_MAX = 133.8042
+#: The field scored here: the prediction of the task whose label is a reference image.
+(ENH, ) = tasks_of_kind('image')
+PRED_FIELD = TASK_SPECS[ENH].pred_field
+_NO_PRED = f'no {PRED_FIELD}'
 
 
 def _rgb(img: torch.Tensor) -> torch.Tensor:
@@ -234,51 +240,33 @@ class UnderwaterQualityMetric(BaseMetric):
         # input path -> (shape, UIQM, UCIQE) of the input: fixed across evaluations
         self._input_scores: Dict[str, tuple] = {}
 
-    def _read_rgb(self, path: str) -> torch.Tensor:
-        """[3, H, W] float64 RGB in 0-255 (Pillow decode); clear error when unreadable."""
-        import mmcv
-        from mmengine import fileio
-
-        try:
-            content = fileio.get(path, backend_args=self.backend_args)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f'UnderwaterQualityMetric: image file not found: {path}') from None
-        try:  # Pillow decodes every byte: truncated files raise instead of reading grey
-            img = mmcv.imfrombytes(content, flag='color', channel_order='rgb',
-                                   backend='pillow')
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(
-                f'UnderwaterQualityMetric: cannot decode image {path} ({err})') from err
-        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).double()
-
     def _scores(self, img: torch.Tensor) -> tuple:
         return uiqm(img, self.block_size), uciqe(img)
 
     def _input_score(self, img_path: str) -> tuple:
         """(shape, UIQM, UCIQE) of the input image, computed once per path."""
         if img_path not in self._input_scores:
-            inp = self._read_rgb(img_path)
+            inp = read_rgb(img_path, self.backend_args, 'UnderwaterQualityMetric')
             self._input_scores[img_path] = (inp.shape, *self._scores(inp))
         return self._input_scores[img_path]
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            if 'pred_clean' not in sample:
-                self.results.append(dict(skipped='no pred_clean'))
+            if PRED_FIELD not in sample:
+                self.results.append(dict(skipped=_NO_PRED))
                 continue
             if self.score == 'no_reference' and sample.get(self.ref_key):
                 self.results.append(dict(skipped='has a reference'))
                 continue
             img_path = sample['img_path']
-            pred = sample['pred_clean']['data'].detach().cpu().double()
+            pred = sample[PRED_FIELD]['data'].detach().cpu().double()
             if not torch.isfinite(pred).all():
-                raise ValueError(f'UnderwaterQualityMetric: pred_clean of {img_path} '
+                raise ValueError(f'UnderwaterQualityMetric: {PRED_FIELD} of {img_path} '
                                  'contains NaN or inf')
             pred = (pred.clamp(0, 1) * 255).round()
             shape, input_uiqm, input_uciqe = self._input_score(img_path)
             if shape != pred.shape:
-                raise ValueError(f'UnderwaterQualityMetric: pred_clean has shape '
+                raise ValueError(f'UnderwaterQualityMetric: {PRED_FIELD} has shape '
                                  f'{tuple(pred.shape)} but {img_path} has {tuple(shape)}')
             pred_uiqm, pred_uciqe = self._scores(pred)
             self.results.append(dict(uiqm=pred_uiqm, input_uiqm=input_uiqm,
@@ -291,7 +279,7 @@ class UnderwaterQualityMetric(BaseMetric):
         logger.info(f'UnderwaterQualityMetric (score={self.score!r}): {len(scored)} images '
                     f'scored, {len(reasons)} samples skipped ('
                     f'{reasons.count("has a reference")} with a reference, '
-                    f'{reasons.count("no pred_clean")} without pred_clean)')
+                    f'{reasons.count(_NO_PRED)} without {PRED_FIELD})')
         if not scored:
             logger.warning('UnderwaterQualityMetric: no image scored; metrics are NaN')
             return {k: float('nan') for k in self.keys}

@@ -95,13 +95,10 @@ def test_bad_files_are_named(pair, tmp_path):
         metric.process({}, [dict(sample(pair), ref_path=small)])
 
 
-def test_truncated_real_image_is_reported():
-    from pathlib import Path
-
-    data = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data'
-    truncated = data / 'voc_samples' / 'VOC2007' / 'JPEGImages' / '000001.jpg'
+def test_truncated_real_image_is_reported(shared_data):
+    truncated = shared_data / 'voc_samples' / 'VOC2007' / 'JPEGImages' / '000001.jpg'
     if not truncated.exists():
-        pytest.skip(f'shared real data not found at {data}')
+        pytest.skip(f'truncated VOC sample not found at {truncated}')
     metric = EnhancementMetric()
     pred = dict(data=torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match='000001.jpg'):
@@ -109,13 +106,11 @@ def test_truncated_real_image_is_reported():
                                  ref_path=str(truncated))])
 
 
-def test_real_pair_gain_is_visible():
+def test_real_pair_gain_is_visible(shared_data):
     """LSUI pair: the reference itself as prediction beats the raw input by far."""
-    from pathlib import Path
-
-    data = Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' / 'lsui_pairs'
+    data = shared_data / 'lsui_pairs'
     if not data.exists():
-        pytest.skip(f'shared real data not found at {data}')
+        pytest.skip(f'LSUI pairs not found at {data}')
     import mmcv
 
     name = sorted((data / 'reference').iterdir())[0].name
