@@ -1,5 +1,6 @@
 # Hard-sharing baseline: one shared dilated ResNet-50 (output stride 8, ImageNet weights)
-# and an ASPP head per task, no task-specific features before the heads.
+# and the SquadNet configs' DeepLab head per task (on 2048 channels), no task-specific
+# features before the heads; the same data pipeline and schedule.
 _base_ = './squadnet-base_aspp_seg-depth_300e_nyud.py'
 model = dict(
     backbone=dict(_delete_=True, type='mmseg.ResNetV1c', depth=50, num_stages=4,

@@ -1,8 +1,9 @@
 # CPU demo of the NYUD-v2 model: SquadNet tiny (2/2/2 blocks, groups of 8/16/32 channels),
-# small ASPP heads (64 channels), 240x320 crops of the frames, 2 epochs.
+# small DeepLab heads (64 channels), the reference augmentation at half size (flip, scale
+# from {1.0, 1.2, 1.5}, fixed resize to 240x320), 2 epochs.
 _base_ = './squadnet-base_aspp_seg-depth_300e_nyud.py'
 group_channels = (8, 16, 32)
-crop_size = (320, 240)
+img_scale = (320, 240)  # (W, H)
 model = dict(
     backbone=dict(arch='tiny', group_channels=group_channels),
     neck=dict(group_channels=[32]),
@@ -11,18 +12,17 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadDenseAnnotations'),
-    dict(type='RandomResize', scale=(320, 240), ratio_range=(0.75, 1.5), keep_ratio=True,
-         resize_type='PairedResize'),
-    dict(type='PairedPad', size=crop_size),
-    dict(type='PairedRandomCrop', crop_size=crop_size),
     dict(type='PairedRandomFlip', prob=0.5),
+    dict(type='PairedRandomScaleRotate', scale_choices=[1.0, 1.2, 1.5],
+         interpolation='bicubic'),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor', 'flip',
                                                 'flip_direction'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='PairedResize', scale=(320, 240), keep_ratio=True),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='LoadDenseAnnotations'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor'))
@@ -35,7 +35,7 @@ test_dataloader = val_dataloader
 max_epochs = 2
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=0, begin=0, end=max_epochs,
+param_scheduler = [dict(type='PolyLR', power=0.99, eta_min=0, begin=0, end=max_epochs,
                         by_epoch=True)]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
                      checkpoint=dict(interval=1))

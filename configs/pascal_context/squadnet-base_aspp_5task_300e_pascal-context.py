@@ -5,7 +5,7 @@ tasks = ['seg', 'parts', 'sal', 'normal', 'edge']
 model = dict(
     backbone=dict(tasks=tasks),
     neck=dict(tasks=tasks),
-    heads=dict(edge=dict(type='EdgeHead', decode_head={{_base_.aspp}})))
+    heads=dict(edge=dict(type='EdgeHead', decode_head={{_base_.deeplab}})))
 train_dataloader = dict(dataset=dict(tasks=tasks))
 val_dataloader = dict(dataset=dict(tasks=tasks))
 test_dataloader = val_dataloader

@@ -37,8 +37,9 @@ def _train(data_root, work_dir, tasks):
     cfg.model.backbone.tasks = cfg.model.neck.tasks = tasks
     cfg.model.heads = ConfigDict({t: cfg.model.heads[t] for t in tasks})
     size = (80, 60)
-    resize, pad, crop = cfg.train_dataloader.dataset.pipeline[2:5]
-    resize.scale, pad.size, crop.crop_size = size, size, size
+    resize = next(t for t in cfg.train_dataloader.dataset.pipeline
+                  if t.type == 'PairedResize')  # the demo's fixed training size
+    resize.scale = size
     cfg.val_dataloader.dataset.pipeline[1].scale = size
     for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'val')):
         loader.dataset.update(data_root=str(data_root), split=split, tasks=tasks)

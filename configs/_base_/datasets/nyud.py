@@ -1,25 +1,29 @@
 # NYUD-v2 in the dense multi-task format (`python data_tools/convert_nyud.py`, see
 # docs/data_preparation.md "NYUD-v2": 795 train / 654 val, 40 classes, depth in metres,
-# normals, edges). Training: random scale 0.5-2, crop 425x560 (H x W; mmdet sizes are W, H),
-# horizontal flip, as in the dense multi-task literature; evaluation at 480x640. The model
-# config sets `dataset.tasks` (default: every task of meta.json).
+# normals, edges). The model config sets `dataset.tasks` (default: every task of meta.json).
+# Augmentation of the SquadNet reference code (utils/common_config.py, NYUD): horizontal
+# flip, a zoom about the centre by a scale drawn from {1.0, 1.2, 1.5} (ScaleNRotate, no
+# rotation; depth divided by the scale), then a fixed resize to 480x640 (H x W; mmdet sizes
+# are W, H); the input is resampled bicubically, the labels by their kind's rule
+# (mtlunder/structures/task_specs.py). Test: the same fixed resize of the input, scored
+# against the labels at the original size (480x640 for NYUD-v2: nothing is resampled).
 dataset_type = 'DenseMultiTaskDataset'
 data_root = 'data/nyud/'
-crop_size = (560, 425)  # (W, H)
+img_scale = (640, 480)  # (W, H)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadDenseAnnotations'),
-    dict(type='RandomResize', scale=(640, 480), ratio_range=(0.5, 2.0), keep_ratio=True,
-         resize_type='PairedResize'),
-    dict(type='PairedPad', size=crop_size),
-    dict(type='PairedRandomCrop', crop_size=crop_size),
     dict(type='PairedRandomFlip', prob=0.5),
+    dict(type='PairedRandomScaleRotate', scale_choices=[1.0, 1.2, 1.5],
+         interpolation='bicubic'),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor', 'flip',
                                                 'flip_direction'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='LoadDenseAnnotations'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor'))

@@ -2,27 +2,32 @@
 # normals, edges), converted to the dense multi-task format with the bundled 59-class
 # mapping (60 classes, 0 = background; docs/pascal_context.md):
 #   python data_tools/convert_pascal_context.py data/PASCAL_MT data/pascal_context
-# 4,998 train / 5,105 val images. Training: random scale 0.75-1.25 of a 512 px long side,
-# pad and crop to 512x512, horizontal flip (ASTMT's scale range and 512 px inputs, no
-# rotation); evaluation at the original size, labels at the original size. The model
-# config sets `dataset.tasks` (default: every task of meta.json).
+# 4,998 train / 5,105 val images. The model config sets `dataset.tasks` (default: every
+# task of meta.json).
+# Augmentation of the SquadNet reference code (utils/common_config.py, PASCALContext):
+# horizontal flip, rotation by an angle in (-20, 20) degrees and a zoom by a scale in
+# (0.75, 1.25) about the centre (ScaleNRotate; normals turn with the image), then a fixed
+# resize to 512x512 that does not keep the aspect ratio; the input is resampled
+# bicubically, the labels by their kind's rule (mtlunder/structures/task_specs.py).
+# Test: the same fixed resize of the input; predictions are resized back and scored
+# against the labels at the original size.
 dataset_type = 'PascalContextDataset'
 data_root = 'data/pascal_context/'
-crop_size = (512, 512)  # (W, H)
+img_scale = (512, 512)  # (W, H)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadDenseAnnotations'),
-    dict(type='RandomResize', scale=(512, 512), ratio_range=(0.75, 1.25), keep_ratio=True,
-         resize_type='PairedResize'),
-    dict(type='PairedPad', size=crop_size),
-    dict(type='PairedRandomCrop', crop_size=crop_size),
     dict(type='PairedRandomFlip', prob=0.5),
+    dict(type='PairedRandomScaleRotate', scale_range=(0.75, 1.25), rotate_range=(-20, 20),
+         interpolation='bicubic'),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor', 'flip',
                                                 'flip_direction'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='PairedResize', scale=img_scale, keep_ratio=False, interpolation='bicubic'),
     dict(type='LoadDenseAnnotations'),
     dict(type='PackMultiTaskInputs', meta_keys=('img_id', 'img_path', 'ori_shape',
                                                 'img_shape', 'scale_factor'))

@@ -1,3 +1,4 @@
+from .affine import PairedRandomScaleRotate
 from .formatting import PackMultiTaskInputs
 from .geometric import PairedPad, PairedRandomCrop, PairedRandomFlip, PairedResize
 from .loading import LoadDenseAnnotations, LoadReferenceImage
@@ -5,5 +6,6 @@ from .photometric import RandomWaterCast
 
 __all__ = [
     'LoadReferenceImage', 'LoadDenseAnnotations', 'PairedResize', 'PairedRandomFlip',
-    'PairedRandomCrop', 'PairedPad', 'RandomWaterCast', 'PackMultiTaskInputs'
+    'PairedRandomCrop', 'PairedPad', 'PairedRandomScaleRotate', 'RandomWaterCast',
+    'PackMultiTaskInputs'
 ]

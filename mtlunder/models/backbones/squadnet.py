@@ -10,20 +10,32 @@ from mtlunder.registry import MODELS
 
 
 class ShuffleDownsample(nn.Module):
-    """ShuffleNetV2 two-branch downsampling unit.
+    """The reference downsampling unit between stages: a ShuffleNetV2 two-branch unit and a
+    full-width feed-forward, no residual.
 
-    Branch 1: 3x3 depthwise (stride 2) -> BN -> 1x1 -> BN -> act.
-    Branch 2: 1x1 -> BN -> act -> 3x3 depthwise (stride 2) -> BN -> 1x1 -> BN -> act.
-    Outputs are concatenated (``out_channels / 2`` each) and channel-shuffled with 2 groups.
+    - branch 1: 3x3 depthwise (stride 2) -> BN -> 1x1 -> BN -> act;
+    - branch 2: 1x1 -> BN -> act -> 3x3 depthwise (stride 2) -> BN -> 1x1 -> BN -> act;
+    - concat (``out_channels / 2`` each), then, with ``shuffle_groups``, a channel shuffle
+      with that many groups (the reference uses ``2 (T + S)``);
+    - feed-forward at ``out_channels``: 1x1 -> BN -> act -> 3x3 depthwise -> BN -> 1x1 ->
+      BN -> act. Its first conv is dense, so the shuffle only permutes that conv's input
+      channels (parameter order, same function class).
 
     Shape: [B, Cin, H, W] -> [B, Cout, ceil(H/2), ceil(W/2)].
     """
 
-    def __init__(self, in_channels: int, out_channels: int, norm_cfg: dict, act_cfg: dict):
+    def __init__(self, in_channels: int, out_channels: int, norm_cfg: dict, act_cfg: dict,
+                 shuffle_groups: Optional[int] = None):
+        from mtlunder.models.layers.squad_block import inverted_bottleneck
+
         super().__init__()
         if out_channels % 2:
             raise ValueError(f'ShuffleDownsample out_channels must be even, got {out_channels}')
+        if shuffle_groups is not None and out_channels % shuffle_groups:
+            raise ValueError(f'ShuffleDownsample out_channels {out_channels} is not divisible '
+                             f'by shuffle_groups {shuffle_groups}')
         half = out_channels // 2
+        self.shuffle_groups = shuffle_groups
         self.branch1 = nn.Sequential(
             ConvModule(in_channels, in_channels, 3, stride=2, padding=1, groups=in_channels,
                        norm_cfg=norm_cfg, act_cfg=None),
@@ -33,11 +45,15 @@ class ShuffleDownsample(nn.Module):
             ConvModule(half, half, 3, stride=2, padding=1, groups=half, norm_cfg=norm_cfg,
                        act_cfg=None),
             ConvModule(half, half, 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
+        self.feed_forward = inverted_bottleneck(out_channels, norm_cfg, act_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         out = torch.cat([self.branch1(x), self.branch2(x)], dim=1)
-        b, c, h, w = out.shape
-        return out.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
+        if self.shuffle_groups:
+            b, c, h, w = out.shape
+            g = self.shuffle_groups
+            out = out.view(b, g, c // g, h, w).transpose(1, 2).reshape(b, c, h, w)
+        return self.feed_forward(out)
 
 
 def task_view(x: Tensor, group_channels: int, task: int, num_tasks: int) -> Tensor:
@@ -52,8 +68,9 @@ class SquadNet(BaseModule):
     """Expert-squad backbone: T task groups and S shared groups per feature map.
 
     Layout (strides relative to the input): stem = 3x3 conv (stride 2) -> depthwise-separable
-    conv (stride 1), so stage 1 runs at stride 2; a :class:`ShuffleDownsample` before stages 2
-    and 3 halves the resolution and doubles the width, so the stages run at strides 2, 4, 8
+    conv (stride 1), so stage 1 runs at stride 2; a :class:`ShuffleDownsample` (two-branch
+    unit + full-width feed-forward) before stages 2 and 3 halves the resolution and doubles
+    the width, so the stages run at strides 2, 4, 8
     and the output stride is 8. Stage i has width ``group_channels[i] * (T + S)`` and
     ``depths[i]`` squad blocks; channel group g of a stage is
     ``[g * c_i, (g + 1) * c_i)``, task t owns group t, groups T..T+S-1 are shared.
@@ -69,7 +86,9 @@ class SquadNet(BaseModule):
         out_indices: stages returned (0, 1, 2 at strides 2, 4, 8).
         task_outputs: return dict task -> tuple of ``cat(group_t, shared groups)`` per
             returned stage, of width ``c_i * (1 + S)``, instead of the full maps.
-        shuffle: channel-shuffle before each aggregation layer (parameter order only).
+        shuffle: channel-shuffle before each aggregation layer (``T + S`` groups) and in
+            each downsampling unit (``2 (T + S)`` groups), as the reference code does; both
+            precede a dense 1x1 conv, so this changes the parameter order only.
         norm_cfg, act_cfg: of the stem, the downsampling units and the squad blocks.
 
     Forward: [B, 3, H, W] -> tuple of [B, c_i * (T + S), H / s_i, W / s_i] for i in
@@ -122,7 +141,8 @@ class SquadNet(BaseModule):
                        norm_cfg=norm_cfg, act_cfg=act_cfg),
             ConvModule(stem_channels, widths[0], 1, norm_cfg=norm_cfg, act_cfg=act_cfg))
         self.downsamples = nn.ModuleList(
-            ShuffleDownsample(widths[i - 1], widths[i], norm_cfg, act_cfg)
+            ShuffleDownsample(widths[i - 1], widths[i], norm_cfg, act_cfg,
+                              shuffle_groups=2 * groups if shuffle else None)
             for i in range(1, len(widths)))
         self.stages = nn.ModuleList(
             nn.Sequential(*[

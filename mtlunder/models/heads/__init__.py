@@ -1,4 +1,5 @@
 from .base_task_head import BaseTaskHead, to_original_size
+from .deeplab_head import DeepLabHead
 from .depth_head import DepthHead
 from .edge_head import EdgeHead
 from .enhancement_head import EnhancementHead
@@ -8,5 +9,6 @@ from .pixel_head import BasePixelHead
 from .saliency_head import SaliencyHead
 from .seg_head import SegHead
 
-__all__ = ['BaseTaskHead', 'BasePixelHead', 'DepthHead', 'EdgeHead', 'EnhancementHead',
-           'NormalHead', 'PartsHead', 'SaliencyHead', 'SegHead', 'to_original_size']
+__all__ = ['BaseTaskHead', 'BasePixelHead', 'DeepLabHead', 'DepthHead', 'EdgeHead',
+           'EnhancementHead', 'NormalHead', 'PartsHead', 'SaliencyHead', 'SegHead',
+           'to_original_size']

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule, ModuleList, Sequential
 from torch import Tensor
 
 
-def _inverted_bottleneck(channels: int, norm_cfg: dict, act_cfg: dict) -> Sequential:
+def inverted_bottleneck(channels: int, norm_cfg: dict, act_cfg: dict) -> Sequential:
     """1x1 -> BN -> act -> 3x3 depthwise -> BN -> 1x1 -> BN -> act, width ``channels``."""
     return Sequential(
         ConvModule(channels, channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
@@ -55,8 +55,8 @@ class SquadBlock(BaseModule):
         self.channel_shuffle = channel_shuffle
         self.channels = group_channels * (num_tasks + num_shared)
         self.experts = ModuleList(
-            _inverted_bottleneck(group_channels, norm_cfg, act_cfg) for _ in range(num_tasks))
-        self.aggregate = _inverted_bottleneck(self.channels, norm_cfg, act_cfg)
+            inverted_bottleneck(group_channels, norm_cfg, act_cfg) for _ in range(num_tasks))
+        self.aggregate = inverted_bottleneck(self.channels, norm_cfg, act_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.channels:
