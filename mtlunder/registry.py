@@ -22,6 +22,7 @@ from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
 from mmdet.registry import VISBACKENDS as MMDET_VISBACKENDS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
@@ -54,3 +55,6 @@ VISBACKENDS = Registry('vis_backend', parent=MMDET_VISBACKENDS,
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
                                locations=['mtlunder.models'])
 BALANCERS = Registry('balancer', scope='mtlunder', locations=['mtlunder.balancers'])
+#: functions a lower layer calls by name: the models' ``train_step`` runs the engine's
+#: ``multitask_train_step`` without importing ``mtlunder.engine``
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['mtlunder.engine'])

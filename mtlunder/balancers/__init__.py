@@ -1,6 +1,6 @@
 """Loss-based and gradient-based multi-task balancers (METHODS.md section 3)."""
 from .aligned_mtl import AlignedMTL, aligned_weights
-from .base import BaseBalancer
+from .base import BaseBalancer, GradBalancer, LossBalancer
 from .builder import build_balancer
 from .cagrad import CAGrad
 from .db_mtl import DBMTL
@@ -17,8 +17,8 @@ from .pcgrad import PCGrad
 from .uncertainty import UW
 
 __all__ = [
-    'BaseBalancer', 'build_balancer', 'EW', 'RLW', 'UW', 'DWA', 'GLS', 'GeMTL', 'DTP', 'AMTL',
-    'FAMO', 'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTLL', 'IMTL',
+    'BaseBalancer', 'LossBalancer', 'GradBalancer', 'build_balancer', 'EW', 'RLW', 'UW', 'DWA',
+    'GLS', 'GeMTL', 'DTP', 'AMTL', 'FAMO', 'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTLL', 'IMTL',
     'AlignedMTL', 'NashMTL', 'DBMTL', 'generalized_mean', 'min_norm_weights', 'imtl_g_weights',
     'aligned_weights', 'nash_weights', 'load_potentials'
 ]

@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 
 from mtlunder.registry import BALANCERS
 from . import linalg
-from .base import BaseBalancer
+from .base import GradBalancer
 
 
 def aligned_weights(gram, eps: Optional[float] = None):
@@ -32,7 +32,7 @@ def aligned_weights(gram, eps: Optional[float] = None):
 
 
 @BALANCERS.register_module()
-class AlignedMTL(BaseBalancer):
+class AlignedMTL(GradBalancer):
     """Update ``sum_i c_i g_i`` with ``c`` from :func:`aligned_weights`.
 
     Args:

@@ -10,14 +10,23 @@ Conventions shared by all balancers:
 * ``tasks`` is the ordered list of every task the balancer knows; a call receives only the
   tasks present in the batch (an absent task has no key) and per-task state is indexed by
   :meth:`task_index`.
-* Loss-based methods implement :meth:`combine`. Gradient-based methods set
-  ``grad_based = True`` and implement :meth:`gram_weights` (when inner products suffice,
-  ``gram_suffices = True``) or override :meth:`combine_grads`.
+* Loss-based methods derive from :class:`LossBalancer` and implement
+  :meth:`~LossBalancer.weighted_loss`; gradient-based methods derive from
+  :class:`GradBalancer` and implement :meth:`~GradBalancer.gram_weights` (when inner
+  products suffice, ``gram_suffices = True``) or override
+  :meth:`~GradBalancer.combine_grads`.
+* Computing weights has no side effects. What a training step changes (loss history, step
+  counters, caches, EMAs) happens in the balancer's public ``update`` (called by the
+  ``combine*`` templates in training mode only), the applied weights are stored by
+  :meth:`BaseBalancer.record`, a skipped step is counted by
+  :meth:`BaseBalancer.record_skipped_step`; epoch, validation and post-step state by
+  :meth:`~BaseBalancer.epoch_end`, :meth:`~BaseBalancer.update_kpis` and
+  :meth:`~BaseBalancer.post_step`.
 * ``grad_source`` of a gradient-based balancer is ``'params'`` (per-task gradients of the
   shared parameters, ``[T, P]``) or ``'repr'`` (gradients of the shared representation, the
   MGDA-UB trick; needs ``gram_suffices``).
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -35,7 +44,9 @@ def seeded_generator(seed: int, step: int) -> torch.Generator:
 
 @BALANCERS.register_module()
 class BaseBalancer(nn.Module):
-    """Base class of loss and gradient balancers.
+    """What every balancer has: its tasks, the recorded weights and skipped-step count,
+    and the epoch / validation / post-step hooks. Derive from :class:`LossBalancer` or
+    :class:`GradBalancer`.
 
     Args:
         tasks: every task name this balancer weights, e.g. ``['det', 'enh']``.
@@ -84,55 +95,6 @@ class BaseBalancer(nn.Module):
         """Long tensor of :meth:`task_index` for each of ``tasks``."""
         return torch.tensor([self.task_index(t) for t in tasks], dtype=torch.long)
 
-    # ----------------------------------------------------------------------- loss-based
-    def combine(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
-        """Combine the present tasks' scalar losses.
-
-        Returns:
-            ``(total, weights)``: the scalar loss to back-propagate and the per-task weight
-            (floats) that it applied.
-        """
-        raise NotImplementedError(f'{type(self).__name__} is gradient-based; '
-                                  'use combine_grads')
-
-    # ------------------------------------------------------------------- gradient-based
-    def transform_losses(self, values: Tensor, tasks: Sequence[str]) -> Tensor:
-        """Elementwise transform ``f_i(L_i)`` applied before taking gradients.
-
-        The engine takes gradients of the raw losses and multiplies row ``i`` by
-        ``f_i'(L_i)`` (exact under DDP, where ``L_i`` is the global mean); gradients of
-        ``sum_i f_i`` w.r.t. this balancer's parameters train them (IMTL-L). Identity here.
-
-        Args:
-            values: ``[n]`` loss values of ``tasks``.
-        """
-        return values
-
-    def gram_weights(self, gram: Tensor, losses: Dict[str, Tensor]) -> Tensor:
-        """Coefficients ``c [n]`` of the update ``sum_i c_i g_i`` from the Gram matrix.
-
-        Args:
-            gram: ``[n, n]`` inner products ``g_i . g_j`` of the present tasks (in the order
-                of ``losses``), float64.
-            losses: the present tasks' (transformed) loss values, detached.
-        """
-        raise NotImplementedError(f'{type(self).__name__} does not work from a Gram matrix')
-
-    def combine_grads(self, grads: Tensor,
-                      losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
-        """Combine per-task gradients into one update.
-
-        Args:
-            grads: ``[n, P]`` gradient of each present task (rows in the order of ``losses``).
-            losses: the present tasks' (transformed) loss values, detached.
-
-        Returns:
-            ``(update [P], weights)`` with ``update = sum_i weights[i] * grads[i]`` for the
-            methods that are linear combinations.
-        """
-        coeffs = self.gram_weights(gram_matrix(grads), losses)
-        return combine_rows(coeffs, grads), self._record(losses, coeffs)
-
     # ------------------------------------------------------------ state update hooks
     def epoch_end(self) -> None:
         """Called once at the end of every training epoch (on every rank)."""
@@ -143,13 +105,22 @@ class BaseBalancer(nn.Module):
     def post_step(self, losses: Dict[str, Tensor]) -> None:
         """Called after the optimiser step with the same batch's new losses (FAMO)."""
 
-    # ------------------------------------------------------------------------ helpers
-    def _record(self, tasks, weights) -> Dict[str, float]:
-        """Store ``{task: float(weight)}`` in :attr:`last_weights` and return it."""
+    # ------------------------------------------------------------------ recorded state
+    def record(self, tasks: Sequence[str], weights) -> Dict[str, float]:
+        """Store the weights just applied, ``{task: float(weight)}``, in
+        :attr:`last_weights` (what the ``BalancerHook`` logs) and return a copy."""
         values = weights.detach().double().cpu().tolist() if torch.is_tensor(weights) \
             else list(weights)
         self.last_weights = {t: float(w) for t, w in zip(tasks, values)}
         return dict(self.last_weights)
+
+    def record_skipped_step(self) -> int:
+        """Count a training step skipped for a non-finite loss or gradient; returns the
+        count (the ``skipped_steps`` buffer, checkpointed)."""
+        self.skipped_steps += 1
+        return int(self.skipped_steps)
+
+    # ------------------------------------------------------------------------ helpers
 
     @staticmethod
     def _stack(losses: Dict[str, Tensor]) -> Tensor:
@@ -172,6 +143,120 @@ class BaseBalancer(nn.Module):
 
     def extra_repr(self) -> str:
         return f'tasks={self.tasks}'
+
+
+class LossBalancer(BaseBalancer):
+    """Base of the loss-weighting methods: one combined loss, back-propagated once.
+
+    Template (:meth:`combine`, what the training step calls)::
+
+        combine(losses)
+         ├─ weighted_loss(losses) -> (total, weights)   # pure: no state changes
+         ├─ update(losses)                             # training mode only: the state
+         └─ record(losses, weights)                    # last_weights, for logging
+    """
+
+    grad_based = False
+
+    def weighted_loss(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
+        """The combined loss of the present tasks and the weight of each; no side effects.
+
+        Args:
+            losses: ``{task: scalar loss}`` of the present tasks (with autograd graph).
+
+        Returns:
+            ``(total, weights [n])``: the scalar to back-propagate and the per-task weights
+            it applied (in the order of ``losses``).
+        """
+        raise NotImplementedError
+
+    def update(self, losses: Dict[str, Tensor]) -> None:
+        """State change of one training step (loss history, step counter); none here."""
+
+    def combine(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """:meth:`weighted_loss`, then :meth:`update` (training mode) and :meth:`record`.
+
+        Returns:
+            ``(total, {task: weight})``.
+        """
+        total, weights = self.weighted_loss(losses)
+        if self.training:
+            self.update(losses)
+        return total, self.record(losses, weights)
+
+
+class GradBalancer(BaseBalancer):
+    """Base of the gradient-based methods (``grad_based``): per-task gradients of the shared
+    parameters (``grad_source='params'``, ``[T, P]``) or of the shared representation
+    (``'repr'``, the MGDA-UB trick; needs ``gram_suffices``) are combined into one update.
+
+    Template (what the training step calls)::
+
+        combine_grads(grads [n, P], losses)          # 'params'
+         └─ combine_gram(gram_matrix(grads), losses) -> coeffs; sum_i coeffs_i grads_i
+        combine_gram(gram [n, n], losses)            # 'repr' calls this directly
+         ├─ gram_weights(gram, losses) -> coeffs     # pure: no state changes
+         ├─ update(losses, gram=gram)                # training mode only: the state
+         └─ record(losses, coeffs)                   # last_weights, for logging
+
+    Methods that need more than inner products (DBMTL) override :meth:`combine_grads` and
+    keep the same split.
+    """
+
+    grad_based = True
+
+    def transform_losses(self, values: Tensor, tasks: Sequence[str]) -> Tensor:
+        """Elementwise transform ``f_i(L_i)`` applied before taking gradients.
+
+        The engine takes gradients of the raw losses and multiplies row ``i`` by
+        ``f_i'(L_i)`` (exact under DDP, where ``L_i`` is the global mean); gradients of
+        ``sum_i f_i`` w.r.t. this balancer's parameters train them (IMTL-L). Identity here.
+
+        Args:
+            values: ``[n]`` loss values of ``tasks``.
+        """
+        return values
+
+    def gram_weights(self, gram: Tensor, losses: Dict[str, Tensor]) -> Tensor:
+        """Coefficients ``c [n]`` of the update ``sum_i c_i g_i`` from the Gram matrix; no
+        side effects.
+
+        Args:
+            gram: ``[n, n]`` inner products ``g_i . g_j`` of the present tasks (in the order
+                of ``losses``), float64.
+            losses: the present tasks' (transformed) loss values, detached.
+        """
+        raise NotImplementedError(f'{type(self).__name__} does not work from a Gram matrix')
+
+    def update(self, losses: Dict[str, Tensor], gram: Optional[Tensor] = None,
+               grads: Optional[Tensor] = None) -> None:
+        """State change of one training step, from the same inputs the weights were
+        computed from (``gram`` for Gram methods, ``grads`` for full-gradient ones); none
+        here."""
+
+    def combine_gram(self, gram: Tensor, losses: Dict[str, Tensor]) -> Tensor:
+        """:meth:`gram_weights`, then :meth:`update` (training mode) and :meth:`record`;
+        returns the coefficients ``[n]``."""
+        coeffs = self.gram_weights(gram, losses)
+        if self.training:
+            self.update(losses, gram=gram)
+        self.record(losses, coeffs)
+        return coeffs
+
+    def combine_grads(self, grads: Tensor,
+                      losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """Combine per-task gradients into one update.
+
+        Args:
+            grads: ``[n, P]`` gradient of each present task (rows in the order of ``losses``).
+            losses: the present tasks' (transformed) loss values, detached.
+
+        Returns:
+            ``(update [P], weights)`` with ``update = sum_i weights[i] * grads[i]`` for the
+            methods that are linear combinations.
+        """
+        coeffs = self.combine_gram(gram_matrix(grads), losses)
+        return combine_rows(coeffs, grads), dict(self.last_weights)
 
 
 def gram_matrix(grads: Tensor) -> Tensor:

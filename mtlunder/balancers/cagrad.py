@@ -5,11 +5,11 @@ from typing import Sequence
 import torch
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import GradBalancer
 
 
 @BALANCERS.register_module()
-class CAGrad(BaseBalancer):
+class CAGrad(GradBalancer):
     """``gbar = mean_i g_i``; ``w = argmin_{w in simplex} w^T G gbar + sqrt(phi) ||G^T w||``
     with ``phi = c^2 ||gbar||^2``; update ``(gbar + sqrt(phi) G^T w / ||G^T w||) / (1 + c^2)``
     (``rescale=True``). ``c = 0`` is the mean gradient. The ``T``-dimensional problem is

@@ -4,11 +4,11 @@ from typing import Sequence
 import torch
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import LossBalancer
 
 
 @BALANCERS.register_module()
-class DWA(BaseBalancer):
+class DWA(LossBalancer):
     """``w_i = T softmax_i(r_i / tau)``, ``r_i = Lbar_i(e-1) / Lbar_i(e-2)``.
 
     ``Lbar`` are epoch averages of each task's loss, accumulated by training :meth:`combine`
@@ -38,14 +38,16 @@ class DWA(BaseBalancer):
         ratio = self.history[1] / self.history[0].clamp_min(1e-12)
         return n * torch.softmax(ratio / self.temperature, 0)
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
+        w = self.all_weights()[self.indices(list(losses))].to(values)
+        return (w * values).sum(), w
+
+    def update(self, losses):
+        """Add the losses to the running sums of the current epoch."""
         idx = self.indices(list(losses))
-        if self.training:
-            self.running[0, idx] += values.detach().double().cpu()
-            self.running[1, idx] += 1
-        w = self.all_weights()[idx].to(values)
-        return (w * values).sum(), self._record(losses, w)
+        self.running[0, idx] += self._stack(losses).detach().double().cpu()
+        self.running[1, idx] += 1
 
     def epoch_end(self):
         import torch.distributed as dist

@@ -5,11 +5,11 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import LossBalancer
 
 
 @BALANCERS.register_module()
-class FAMO(BaseBalancer):
+class FAMO(LossBalancer):
     """``z = softmax(xi)``; ``L = sum_i z_i log(L_i - Lmin_i + eps) / c`` with
     ``c = sum_i z_i / (L_i - Lmin_i + eps)`` detached, i.e. task ``i``'s gradient weight is
     ``(z_i / (L_i - Lmin_i + eps)) / c`` (reported; sums to 1).
@@ -43,19 +43,22 @@ class FAMO(BaseBalancer):
     def _shifted(self, values: Tensor, idx: Tensor) -> Tensor:
         return values - self.min_losses[idx].to(values) + self.eps
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         idx = self.indices(list(losses))
         z = torch.softmax(self.logits[idx], 0).to(values)
         shifted = self._shifted(values, idx).clamp_min(self.eps)
         c = (z / shifted.detach()).sum()
         total = (z * shifted.log()).sum() / c
-        if self.training:
-            self.prev_losses.zero_()
-            self.prev_losses[idx] = values.detach().double().cpu()
-            self.prev_mask.zero_()
-            self.prev_mask[idx] = True
-        return total, self._record(losses, z / shifted.detach() / c)
+        return total, z / shifted.detach() / c
+
+    def update(self, losses):
+        """Keep the losses for :meth:`post_step`."""
+        idx = self.indices(list(losses))
+        self.prev_losses.zero_()
+        self.prev_losses[idx] = self._stack(losses).detach().double().cpu()
+        self.prev_mask.zero_()
+        self.prev_mask[idx] = True
 
     def post_step(self, losses: Dict[str, Tensor]) -> None:
         idx = self.indices(list(losses))

@@ -5,11 +5,11 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer, seeded_generator
+from .base import LossBalancer, seeded_generator
 
 
 @BALANCERS.register_module()
-class EW(BaseBalancer):
+class EW(LossBalancer):
     """``L = sum_i w_i L_i`` with fixed weights (default all 1).
 
     Args:
@@ -27,19 +27,19 @@ class EW(BaseBalancer):
         self.register_buffer(
             'weights', torch.tensor([float(weights.get(t, 1.0)) for t in self.tasks]))
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         w = self.weights[self.indices(list(losses))].to(values)
-        return (w * values).sum(), self._record(losses, w)
+        return (w * values).sum(), w
 
 
 @BALANCERS.register_module()
-class RLW(BaseBalancer):
+class RLW(LossBalancer):
     """Random loss weighting: ``w = softmax(N(0, I))`` drawn every step (weights sum to 1).
 
     The draw comes from a generator seeded with ``(seed, step)``, so every rank of a DDP run
     draws the same weights without communication and a resume continues the sequence.
-    ``step`` is a buffer advanced by each training :meth:`combine`.
+    ``step`` is a buffer advanced by :meth:`update` (each training :meth:`combine`).
     """
 
     def __init__(self, tasks: Sequence[str], seed: int = 0):
@@ -52,9 +52,10 @@ class RLW(BaseBalancer):
         gen = seeded_generator(self.seed, int(self.step))
         return torch.softmax(torch.randn(self.num_tasks, generator=gen, dtype=torch.float64), 0)
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         w = self.draw()[self.indices(list(losses))].to(values)
-        if self.training:
-            self.step += 1
-        return (w * values).sum(), self._record(losses, w)
+        return (w * values).sum(), w
+
+    def update(self, losses):
+        self.step += 1

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import LOG_EPS, BaseBalancer
+from .base import LOG_EPS, BaseBalancer, LossBalancer
 
 
 def generalized_mean(values: Tensor, p: float, eps: float = 1e-6) -> Tensor:
@@ -40,15 +40,15 @@ def implicit_weights(values: Tensor, p: float, total: Tensor) -> Tensor:
     return ratio.pow(p - 1)
 
 
-class _MeanBalancer(BaseBalancer):
-    """Shared ``combine`` of GLS and GeMTL; subclasses define ``power() -> float``."""
+class _MeanBalancer(LossBalancer):
+    """Shared ``weighted_loss`` of GLS and GeMTL; subclasses define ``power() -> float``."""
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         p = self.power()
         total = generalized_mean(values, p)
         weights = implicit_weights(values.detach(), p, total.detach())
-        return total, self._record(losses, weights)
+        return total, weights
 
 
 @BALANCERS.register_module()
@@ -98,8 +98,5 @@ class GeMTL(_MeanBalancer):
             return math.copysign(math.inf, p)
         return p
 
-    def combine(self, losses):
-        out = super().combine(losses)
-        if self.training:
-            self.step += 1
-        return out
+    def update(self, losses):
+        self.step += 1

@@ -4,11 +4,11 @@ from typing import Sequence
 import torch
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import GradBalancer
 
 
 @BALANCERS.register_module()
-class GradNorm(BaseBalancer):
+class GradNorm(GradBalancer):
     """Learn weights ``w`` that equalise ``||grad (w_i L_i)|| = w_i ||g_i||`` toward
     ``mean_j(w_j ||g_j||) r_i^alpha`` with ``r_i = (L_i / L_i(0)) / mean_j(L_j / L_j(0))``.
 
@@ -18,7 +18,7 @@ class GradNorm(BaseBalancer):
     one gradient step of the GradNorm L1 objective (own ``lr``, gradient normalised by the
     mean norm so the step does not depend on the gradients' scale) and is renormalised so
     the present tasks' weights sum to their count. ``w`` (``weights``) and the initial
-    losses (``initial_losses``) are buffers updated here, not by the model's optimiser.
+    losses (``initial_losses``) are buffers changed by :meth:`update`, not by the model's optimiser.
     """
 
     grad_based = True
@@ -35,14 +35,18 @@ class GradNorm(BaseBalancer):
         self.register_buffer('initial_seen', torch.zeros(n, dtype=torch.bool))
 
     def gram_weights(self, gram, losses):
+        return self.weights[self.indices(list(losses))].clone().to(gram)
+
+    def update(self, losses, gram=None, grads=None):
+        """First losses of each task, then one step of the weights (see the class)."""
         idx = self.indices(list(losses))
         values = self._stack(losses).detach().double().cpu()
         fresh = ~self.initial_seen[idx]
-        if self.training and bool(fresh.any()):
+        if bool(fresh.any()):
             self.initial_losses[idx[fresh]] = values[fresh]
             self.initial_seen[idx[fresh]] = True
         w = self.weights[idx].clone()
-        if self.training and len(idx) > 1:
+        if len(idx) > 1:
             norms = gram.double().cpu().diagonal().clamp_min(0).sqrt()
             rate = values / self.initial_losses[idx].clamp_min(1e-12)
             rate = rate / rate.mean().clamp_min(1e-12)
@@ -51,4 +55,3 @@ class GradNorm(BaseBalancer):
             step = torch.sign(weighted - target) * norms / norms.mean().clamp_min(1e-30)
             new = (w - self.lr * step).clamp_min(1e-6)
             self.weights[idx] = new * len(idx) / new.sum()
-        return w.to(gram)

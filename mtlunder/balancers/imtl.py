@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mtlunder.registry import BALANCERS
 from . import linalg
-from .base import BaseBalancer
+from .base import BaseBalancer, GradBalancer, LossBalancer
 
 
 def imtl_g_weights(gram: Tensor) -> Tensor:
@@ -37,7 +37,8 @@ def imtl_g_weights(gram: Tensor) -> Tensor:
 
 class _LossScales(BaseBalancer):
     """Learned loss scales of IMTL-L: ``f_i(L_i) = L_i e^(s_i) - s_i``; ``scales`` ``[T]``
-    is an ``nn.Parameter`` updated by the model's optimiser."""
+    is an ``nn.Parameter`` updated by the model's optimiser. Combined with
+    :class:`LossBalancer` (IMTL-L) or :class:`GradBalancer` (IMTL)."""
 
     def __init__(self, tasks: Sequence[str], grad_source: str = 'params'):
         super().__init__(tasks, grad_source)
@@ -49,21 +50,21 @@ class _LossScales(BaseBalancer):
 
 
 @BALANCERS.register_module()
-class IMTLL(_LossScales):
+class IMTLL(_LossScales, LossBalancer):
     """IMTL-L alone (loss-based): ``L = sum_i (L_i e^(s_i) - s_i)``; weights ``e^(s_i)``."""
 
     def __init__(self, tasks: Sequence[str]):
         super().__init__(tasks)
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         total = self.transform_losses(values, list(losses)).sum()
         w = self.scales[self.indices(list(losses)).to(self.scales.device)].exp()
-        return total, self._record(losses, w)
+        return total, w
 
 
 @BALANCERS.register_module()
-class IMTLG(BaseBalancer):
+class IMTLG(GradBalancer):
     """IMTL-G: update ``sum_i alpha_i g_i`` with :func:`imtl_g_weights`."""
 
     grad_based = True
@@ -74,7 +75,7 @@ class IMTLG(BaseBalancer):
 
 
 @BALANCERS.register_module()
-class IMTL(_LossScales):
+class IMTL(_LossScales, GradBalancer):
     """IMTL (hybrid): IMTL-G on the gradients of the IMTL-L scaled losses
     ``L_i e^(s_i) - s_i``."""
 

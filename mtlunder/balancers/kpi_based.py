@@ -19,10 +19,10 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import LossBalancer
 
 
-class _KPIBalancer(BaseBalancer):
+class _KPIBalancer(LossBalancer):
     """KPI EMA shared by DTP and AMTL. Buffers: ``kpi_ema [T]``, ``kpi_seen [T]`` (bool),
     ``epoch`` (closed training epochs)."""
 
@@ -109,10 +109,10 @@ class DTP(_KPIBalancer):
         w = -(1 - kappa).pow(self.gamma) * kappa.log()
         return torch.where(self.kpi_seen, w, torch.ones_like(w))
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         w = self.all_weights()[self.indices(list(losses))].to(values)
-        return (w * values).sum(), self._record(losses, w)
+        return (w * values).sum(), w
 
 
 def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None,
@@ -218,11 +218,11 @@ class AMTL(_KPIBalancer):
             return torch.softmax(v, 0)
         return v / v.sum().clamp_min(1e-12)
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         w = self.task_weights(list(losses)).to(values)
         if self.form == 'geometric':
             total = (w * self._safe_log(values)).sum().exp()
         else:
             total = len(w) * (w * values).sum()
-        return total, self._record(losses, w)
+        return total, w

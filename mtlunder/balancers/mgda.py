@@ -7,7 +7,7 @@ from torch import Tensor
 
 from mtlunder.registry import BALANCERS
 from . import linalg
-from .base import BaseBalancer
+from .base import GradBalancer
 
 
 def min_norm_two(gram: Tensor) -> Tensor:
@@ -97,7 +97,7 @@ def min_norm_weights(gram: Tensor, max_iter: int = 250, tol: float = 1e-10) -> T
 
 
 @BALANCERS.register_module()
-class MGDA(BaseBalancer):
+class MGDA(GradBalancer):
     """Update ``sum_i w_i g_i`` with ``w`` the min-norm point (``w`` sums to 1).
 
     Per-task gradients of the shared parameters (``grad_source='params'``, T extra

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from mtlunder.registry import BALANCERS
 from . import linalg
-from .base import BaseBalancer
+from .base import GradBalancer
 
 
 def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor:
@@ -49,7 +49,7 @@ def nash_weights(gram: Tensor, max_iter: int = 50, tol: float = 1e-10) -> Tensor
 
 
 @BALANCERS.register_module()
-class NashMTL(BaseBalancer):
+class NashMTL(GradBalancer):
     """Update ``sum_i alpha_i g_i`` with ``alpha`` from :func:`nash_weights`, recomputed
     every ``update_every`` steps (or when the set of present tasks changes) and cached in the
     ``alpha`` buffer in between."""
@@ -69,14 +69,30 @@ class NashMTL(BaseBalancer):
         self.register_buffer('alpha', torch.zeros(n, dtype=torch.float64))
         self.register_buffer('alpha_mask', torch.zeros(n, dtype=torch.bool))
 
-    def gram_weights(self, gram, losses):
-        idx = self.indices(list(losses))
+    def _mask(self, idx: Tensor) -> Tensor:
         mask = torch.zeros_like(self.alpha_mask)
         mask[idx] = True
-        if int(self.step) % self.update_every == 0 or not torch.equal(mask, self.alpha_mask):
+        return mask
+
+    def _stale(self, mask: Tensor) -> bool:
+        """Whether this step solves for new weights instead of using the cached ones."""
+        return int(self.step) % self.update_every == 0 or not torch.equal(mask, self.alpha_mask)
+
+    def gram_weights(self, gram, losses):
+        idx = self.indices(list(losses))
+        if self._stale(self._mask(idx)):
+            alpha = torch.zeros_like(self.alpha)
+            alpha[idx] = nash_weights(gram.cpu(), self.max_iter)
+            return alpha[idx].to(gram)
+        return self.alpha[idx].to(gram)
+
+    def update(self, losses, gram=None, grads=None):
+        """Refresh the cached ``alpha`` when stale (the solve of :meth:`gram_weights`, which
+        is deterministic) and advance ``step``."""
+        idx = self.indices(list(losses))
+        mask = self._mask(idx)
+        if self._stale(mask):
             self.alpha.zero_()
             self.alpha[idx] = nash_weights(gram.cpu(), self.max_iter)
             self.alpha_mask.copy_(mask)
-        if self.training:
-            self.step += 1
-        return self.alpha[idx].to(gram)
+        self.step += 1

@@ -4,11 +4,11 @@ from typing import Sequence
 import torch
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer, seeded_generator
+from .base import GradBalancer, seeded_generator
 
 
 @BALANCERS.register_module()
-class PCGrad(BaseBalancer):
+class PCGrad(GradBalancer):
     """For each task ``i`` and each other task ``j`` in random order: if ``g_i' . g_j < 0``,
     ``g_i' -= (g_i' . g_j / ||g_j||^2) g_j``, always projecting onto the ORIGINAL ``g_j``;
     the update is the sum (``reduction='sum'``) or mean of the ``g_i'``.
@@ -16,7 +16,7 @@ class PCGrad(BaseBalancer):
     Each ``g_i'`` is tracked as coefficients over the original gradients, so only the Gram
     matrix is needed and the reported weights are the update's coefficients. The random
     orders come from a generator seeded by ``(seed, step)``: identical on every rank and
-    across a resume (``step`` is a buffer).
+    across a resume (``step`` is a buffer, advanced by :meth:`update`).
     """
 
     grad_based = True
@@ -47,6 +47,8 @@ class PCGrad(BaseBalancer):
 
     def gram_weights(self, gram, losses):
         coeffs = self.projection_coeffs(gram).sum(0)
-        if self.training:
-            self.step += 1
         return coeffs / gram.shape[0] if self.reduction == 'mean' else coeffs
+
+    def update(self, losses, gram=None, grads=None):
+        """Advance ``step`` (the next call draws new orders)."""
+        self.step += 1

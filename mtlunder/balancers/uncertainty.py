@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 from mtlunder.registry import BALANCERS
-from .base import BaseBalancer
+from .base import LossBalancer
 
 
 @BALANCERS.register_module()
-class UW(BaseBalancer):
+class UW(LossBalancer):
     """``L = sum_i L_i / (2 exp(s_i)) + s_i / 2`` with learned log-variances ``s_i``.
 
     ``log_vars`` (``[T]``) is an ``nn.Parameter`` of the model (the balancer is a submodule),
@@ -21,9 +21,9 @@ class UW(BaseBalancer):
         super().__init__(tasks)
         self.log_vars = nn.Parameter(torch.full((len(self.tasks),), float(init)))
 
-    def combine(self, losses):
+    def weighted_loss(self, losses):
         values = self._stack(losses)
         s = self.log_vars[self.indices(list(losses)).to(values.device)]
         w = 0.5 * torch.exp(-s)
         total = (w * values).sum() + 0.5 * s.sum()
-        return total, self._record(losses, w)
+        return total, w

@@ -8,10 +8,31 @@ wrapper's (``MultiTaskDDP``) both call it. The model follows this protocol
 
 * ``model(inputs, data_samples, mode='loss')`` -> flat dict with task-prefixed keys;
 * ``model.extract_shared(inputs) -> tuple[Tensor]`` and
-  ``model.loss_from_shared(shared, data_samples) -> dict`` (``grad_source='repr'``);
+  ``model.loss_from_shared(shared, data_samples, inputs) -> dict`` (``grad_source='repr'``);
 * ``model.shared_parameters()``, ``model.task_parameters(task)``;
-* ``model.balancer``: the :class:`~mtlunder.balancers.BaseBalancer` (a submodule, so it is
-  in the checkpoint).
+* ``model.balancer``: a :class:`~mtlunder.balancers.LossBalancer` or
+  :class:`~mtlunder.balancers.GradBalancer` (a submodule, so it is in the checkpoint).
+
+Call graph::
+
+    multitask_train_step(model, data, optim_wrapper)
+     ├─ no balancer: _plain_step      loss_forward -> parse_losses -> _update
+     ├─ loss-based: _loss_based_step  loss_forward (DDP forward) -> _sync_values
+     │                                -> balancer.combine(_surrogates(...)) -> _update
+     │                                [-> loss_mode -> _sync_values -> balancer.post_step]
+     └─ gradient-based: _gradient_step
+          ├─ _param_groups                         # shared / per-task / balancer params
+          ├─ loss_forward(module, data, shared_repr)  (task_jacobian.py; z for 'repr')
+          ├─ _local_jacobian -> task_jacobian       # per-task grads, one [T, Q] buffer
+          ├─ _exchange_jacobian -> _exchange        # ONE all-reduce [values, presence, ...]
+          ├─ _transform                             # f_i(L_i), f_i'(L_i), balancer grads
+          ├─ 'params': _combine_params -> balancer.combine_grads
+          │  'repr':   _combine_repr   -> balancer.combine_gram, encoder backward,
+          │                               second all-reduce
+          └─ _write_gradients -> _count_and_step    # .grad; optim_wrapper.backward / step
+
+:class:`~mtlunder.engine.hooks.GradConflictHook` uses the same ``loss_forward`` and
+``task_jacobian``.
 
 Global-batch semantics under DDP. Every rank computes the mean loss of its own samples; the
 global loss of task ``i`` is the mean over the ``n_i`` ranks whose batch has it. Balancers
@@ -35,8 +56,10 @@ The combined gradient is written into ``.grad`` (shared parameters: the balancer
 task-specific parameters: their own task's gradient; balancer parameters: the gradient of
 ``sum_i f_i(L_i)``), then the optimiser steps through the optim wrapper so gradient
 accumulation (``accumulative_counts``), clipping (``clip_grad``) and AMP loss scaling keep
-working: under ``AmpOptimWrapper`` the per-task gradients are taken of the scaled losses and
-unscaled once after the all-reduce; what is written to ``.grad`` is scaled again so that the
+working, through the wrapper's public methods only (``scale_loss`` gives the accumulation
+factor, ``backward`` counts the micro-step, ``should_update`` / ``step`` / ``zero_grad``):
+under ``AmpOptimWrapper`` the per-task gradients are taken of the scaled losses and unscaled
+once after the all-reduce; what is written to ``.grad`` is scaled again so that the
 wrapper's ``GradScaler`` unscales it, checks it for overflow and updates the scale.
 
 A model without a balancer takes the plain step (mmengine's: forward, ``parse_losses`` sum,
@@ -45,21 +68,23 @@ A model without a balancer takes the plain step (mmengine's: forward, ``parse_lo
 Non-finite values (:mod:`mtlunder.engine.non_finite`): a NaN/inf loss (on any rank), a
 non-finite per-task gradient or gradient norm (without a loss scaler; under AMP overflow is
 the GradScaler's business) skips the step on every rank: no optimiser step, gradients
-zeroed, the buffers the forward changed put back, ``balancer.skipped_steps`` incremented (with
-a balancer) and the skip published as ``skipped_steps`` / ``last_skip_reason`` in the message
-hub (runtime info and scalar ``train/skipped_steps``). Whether training then stops or goes on
+zeroed, the buffers the forward changed put back, the skip counted by
+``balancer.record_skipped_step()`` (with a balancer) and published as ``skipped_steps`` /
+``last_skip_reason`` in the message hub (runtime info and scalar ``train/skipped_steps``). Whether training then stops or goes on
 is the policy of :class:`~mtlunder.engine.hooks.FiniteGuardHook`.
 """
 import math
 from contextlib import nullcontext
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mtlunder.balancers import BaseBalancer
+from mtlunder.registry import FUNCTIONS
 from .non_finite import (BufferSnapshot, describe_losses, gradient_norm,
                          non_finite_losses, record_skipped_step)
+from .task_jacobian import loss_forward, loss_mode, task_jacobian
 from .task_losses import parse_task_losses
 
 
@@ -87,15 +112,6 @@ def _all_reduce_sum(tensor: Tensor) -> Tensor:
     return tensor
 
 
-def _run_forward(model, data):
-    """``model(..., mode='loss')`` on a preprocessed batch (dict or sequence)."""
-    if isinstance(data, dict):
-        return model(**data, mode='loss')
-    if isinstance(data, (list, tuple)):
-        return model(*data, mode='loss')
-    raise TypeError(f'preprocessed data must be a dict, list or tuple, got {type(data)}')
-
-
 def _loss_scaler(optim_wrapper):
     scaler = getattr(optim_wrapper, 'loss_scaler', None)
     return scaler if scaler is not None and scaler.is_enabled() else None
@@ -111,10 +127,7 @@ def _skip_step(optim_wrapper, buffers: BufferSnapshot, reason: str,
     """Drop this step: gradients zeroed, buffers restored, the skip counted and published."""
     optim_wrapper.zero_grad()
     buffers.restore()
-    count = None
-    if balancer is not None:
-        balancer.skipped_steps += 1
-        count = int(balancer.skipped_steps)
+    count = balancer.record_skipped_step() if balancer is not None else None
     record_skipped_step(reason, count)
 
 
@@ -184,8 +197,7 @@ def _plain_step(model, module, data, optim_wrapper) -> Dict[str, Tensor]:
     non-finite guard; the skip decision is all-reduced so every rank takes it."""
     buffers = BufferSnapshot(module)
     with optim_wrapper.optim_context(model):
-        data = module.data_preprocessor(data, True)
-        raw = _run_forward(model, data)
+        data, raw, _ = loss_forward(model, data)
     loss, log_vars = module.parse_losses(raw)
     bad = non_finite_losses(log_vars)
     flag = _all_reduce_sum(torch.tensor(float(bool(bad)), device=loss.device))
@@ -203,8 +215,7 @@ def _plain_step(model, module, data, optim_wrapper) -> Dict[str, Tensor]:
 def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Tensor]:
     buffers = BufferSnapshot(module)
     with optim_wrapper.optim_context(model):
-        data = module.data_preprocessor(data, True)
-        raw = _run_forward(model, data)
+        data, raw, _ = loss_forward(model, data)
     task_losses, log_vars = parse_task_losses(raw)
     values, counts = _sync_values(balancer, task_losses)
     present = counts > 0
@@ -227,7 +238,7 @@ def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, 
         return log_vars
     if balancer.needs_post_step_losses and optim_wrapper.should_update():
         with torch.no_grad(), optim_wrapper.optim_context(module):
-            after = _run_forward(module, data)
+            after = loss_mode(module, data)
         after_losses, _ = parse_task_losses(after)
         new_values, new_counts = _sync_values(balancer, after_losses)
         balancer.post_step({t: new_values[i] for i, t in enumerate(balancer.tasks)
@@ -237,7 +248,30 @@ def _loss_based_step(model, module, balancer, data, optim_wrapper) -> Dict[str, 
 
 
 # ----------------------------------------------------------------------- gradient-based
-def _param_groups(module, balancer):
+class _ParamGroups(NamedTuple):
+    """Trainable parameters, disjoint, in a fixed order."""
+    shared: List[nn.Parameter]
+    tasks: Dict[str, List[nn.Parameter]]
+    balancer: List[nn.Parameter]
+
+
+class _LocalJacobian(NamedTuple):
+    """This rank's task Jacobian (rows in ``balancer.tasks`` order, zeros if absent)."""
+    values: Tensor      # [2T]: loss values, then presence flags (0/1)
+    rows: Tensor        # [T, Q]: d L_t / d wrt (the shared representation and/or parameters)
+    heads: Tensor       # [sum_t P_t]: d L_t / d task_params[t], concatenated by task
+
+
+class _Exchanged(NamedTuple):
+    """The Jacobian after the exchange across ranks."""
+    values: Tensor      # [T] float64 CPU: global mean loss of each task (same on all ranks)
+    counts: Tensor      # [T] float64 CPU: number of ranks with a loss for the task
+    rows: Tensor        # [T, Q]: 'params' summed over ranks; 'repr' this rank's
+    heads: Tensor       # [sum_t P_t]: 'params' summed over ranks; 'repr' this rank's
+    gram: Optional[Tensor] = None   # 'repr': [T, T] float64 CPU, summed over ranks
+
+
+def _param_groups(module, balancer) -> _ParamGroups:
     """Trainable shared, per-task and balancer parameters (disjoint, in a fixed order)."""
     balancer_params = [p for p in balancer.parameters() if p.requires_grad]
     seen = {id(p) for p in balancer_params}
@@ -252,12 +286,12 @@ def _param_groups(module, balancer):
 
     shared = take(module.shared_parameters())
     task_params = {t: take(module.task_parameters(t)) for t in balancer.tasks}
-    return shared, task_params, balancer_params
+    return _ParamGroups(shared, task_params, balancer_params)
 
 
-def _flat(grads, params, dtype) -> Tensor:
-    return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1).to(dtype)
-                      for g, p in zip(grads, params)]) if params else torch.zeros(0, dtype=dtype)
+def _flat(grads: Sequence[Tensor], dtype) -> Tensor:
+    return torch.cat([g.reshape(-1).to(dtype) for g in grads]) if grads else \
+        torch.zeros(0, dtype=dtype)
 
 
 def _add_grads(params, flat: Tensor, factor: float) -> None:
@@ -305,130 +339,195 @@ def _upstream(outputs: Sequence[Tensor], params: Sequence[nn.Parameter]) -> set:
     return found
 
 
+def _split_shared(feats, shared) -> Tuple[list, list]:
+    """``(encoder, after)``: shared parameters upstream of the representation ``feats``
+    (they get the weighted z-gradient through one encoder backward) and the others, e.g. a
+    shared neck after ``z`` (they get the weighted task gradients)."""
+    if feats is None:
+        return [], list(shared)
+    up = _upstream(feats, shared)
+    return [p for p in shared if id(p) in up], [p for p in shared if id(p) not in up]
+
+
+def _local_jacobian(balancer, task_losses, wrt, task_params, dtype, scaler,
+                    retain_graph) -> _LocalJacobian:
+    """Per-task gradients of this rank's (scaled) losses, flattened into one buffer."""
+    n, device = balancer.num_tasks, wrt[0].device
+    rows = torch.zeros(n, sum(w.numel() for w in wrt), dtype=dtype, device=device)
+    heads = [torch.zeros(sum(p.numel() for p in task_params[t]), dtype=dtype, device=device)
+             for t in balancer.tasks]
+    values = torch.zeros(2 * n, dtype=dtype, device=device)
+    present = {t: task_losses[t] for t in balancer.tasks if t in task_losses}
+    for task, loss in present.items():
+        i = balancer.task_index(task)
+        values[i], values[n + i] = loss.detach().to(dtype), 1
+    for task, grads, own in task_jacobian(present, wrt, task_params, scaler, retain_graph):
+        i = balancer.task_index(task)
+        rows[i] = _flat(grads, dtype)
+        heads[i] = _flat(own, dtype)
+    return _LocalJacobian(values, rows, torch.cat(heads))
+
+
+def _exchange(local_values: Tensor, payload: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """ONE all-reduce (sum over ranks) of ``[loss values, presence, payload]``; returns the
+    global mean losses and the counts (float64, CPU) and the summed payload."""
+    n = local_values.numel() // 2
+    buf = _all_reduce_sum(torch.cat([local_values.to(payload.dtype), payload.reshape(-1)]))
+    head = buf[:2 * n].double().cpu()
+    counts = head[n:]
+    return head[:n] / counts.clamp_min(1), counts, buf[2 * n:]
+
+
+def _exchange_jacobian(jac: _LocalJacobian, n_z: Optional[int]) -> _Exchanged:
+    """``'params'`` (``n_z`` None): the rows and head gradients are summed over ranks.
+    ``'repr'``: the Gram matrix of the first ``n_z`` columns (the representation gradients
+    of this rank's samples) is summed; rows and heads stay local."""
+    n = jac.rows.shape[0]
+    if n_z is None:
+        values, counts, buf = _exchange(jac.values, torch.cat([jac.rows.flatten(), jac.heads]))
+        return _Exchanged(values, counts, buf[:jac.rows.numel()].view(n, -1),
+                          buf[jac.rows.numel():])
+    z_rows = jac.rows[:, :n_z].double()
+    values, counts, gram = _exchange(jac.values, (z_rows @ z_rows.T).flatten())
+    return _Exchanged(values, counts, jac.rows, jac.heads, gram.cpu().view(n, n))
+
+
+def _scale_heads(heads: Tensor, bounds: Tensor, row_scale: Tensor) -> Tensor:
+    """Task ``i``'s slice ``bounds[i]:bounds[i+1]`` of ``heads`` times ``row_scale[i]``."""
+    return torch.cat([heads[bounds[i]:bounds[i + 1]] * float(row_scale[i])
+                      for i in range(len(bounds) - 1)])
+
+
+def _combine_repr(balancer, idx, ex: _Exchanged, row_scale, bounds, scale, feats, encoder,
+                  after, losses, dtype):
+    """Gram weights of the representation gradients, the weighted z-gradient through the
+    encoder, and the second all-reduce (parameter gradients and heads).
+
+    Returns:
+        ``(shared update [P_enc + P_after], summed head gradients)`` or ``None`` when the
+        scaled Gram matrix is not finite.
+    """
+    n = balancer.num_tasks
+    gram = ex.gram[idx][:, idx] * (row_scale[idx][:, None] * row_scale[idx][None, :])
+    if not bool(torch.isfinite(gram).all()):
+        return None
+    coeffs = balancer.combine_gram(gram, losses).double()
+    mix = torch.zeros(n, dtype=torch.float64)
+    mix[idx] = coeffs * row_scale[idx] * scale   # keeps the loss scale for the backward
+    z_update = mix.to(ex.rows) @ ex.rows
+    grad_outputs, offset = [], 0
+    for feat in feats:
+        grad_outputs.append(z_update[offset:offset + feat.numel()].view_as(feat)
+                            .to(feat.dtype))
+        offset += feat.numel()
+    enc = torch.autograd.grad(feats, encoder, grad_outputs=grad_outputs,
+                              allow_unused=True) if encoder else ()
+    enc = [torch.zeros_like(p) if g is None else g for g, p in zip(enc, encoder)]
+    heads = _scale_heads(ex.heads, bounds, row_scale)
+    buf = _all_reduce_sum(torch.cat([_flat(enc, dtype) / scale, z_update[offset:] / scale,
+                                     heads]))
+    n_shared = sum(p.numel() for p in encoder + after)
+    return buf[:n_shared], buf[n_shared:]
+
+
+def _combine_params(balancer, idx, ex: _Exchanged, row_scale, bounds, losses):
+    """The balancer's combination of the global parameter gradients.
+
+    Returns:
+        ``(shared update [P], head gradients)`` or ``None`` when the gradients are not
+        finite.
+    """
+    grads = ex.rows[idx] * row_scale[idx].to(ex.rows)[:, None]
+    if not bool(torch.isfinite(grads).all()):
+        return None
+    update, _ = balancer.combine_grads(grads, losses)
+    return update, _scale_heads(ex.heads, bounds, row_scale)
+
+
+def _head_bounds(groups: _ParamGroups) -> Tensor:
+    """``[T + 1]`` offsets of each task's slice in the concatenated head gradients."""
+    return torch.tensor([0] + [sum(p.numel() for p in params)
+                               for params in groups.tasks.values()]).cumsum(0)
+
+
+def _write_gradients(optim_wrapper, groups: _ParamGroups, shared, update, heads, bounds,
+                     counts, balancer_grads, scale) -> None:
+    """Add the update to ``.grad`` (scaled for the wrapper's loss scaler and accumulation)
+    and count the micro-step (:func:`_count_and_step`)."""
+    write = scale * _accumulation_factor(optim_wrapper)
+    _add_grads(shared, update, write)
+    for i, task in enumerate(groups.tasks):
+        if counts[i] > 0:
+            _add_grads(groups.tasks[task], heads[bounds[i]:bounds[i + 1]], write)
+    for p, g in zip(groups.balancer, balancer_grads):
+        _add_grads([p], g.reshape(-1), write)
+    _count_and_step(optim_wrapper)
+
+
+def _count_and_step(optim_wrapper) -> None:
+    """Count this micro-step with the wrapper's public ``backward`` (of a zero leaf that
+    reaches no parameter: the gradients are already in ``.grad``), then step the optimiser
+    through the wrapper (clipping, AMP unscale and overflow check) when the gradient
+    accumulation is complete."""
+    device = next(p.device for group in optim_wrapper.param_groups for p in group['params'])
+    optim_wrapper.backward(torch.zeros((), device=device, requires_grad=True))
+    if optim_wrapper.should_update():
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+
+
 def _gradient_step(model, module, balancer, data, optim_wrapper) -> Dict[str, Tensor]:
-    shared, task_params, balancer_params = _param_groups(module, balancer)
-    if not shared:
+    """Task Jacobian -> exchange across ranks -> combine -> write gradients (see the module
+    docstring)."""
+    groups = _param_groups(module, balancer)
+    if not groups.shared:
         raise ValueError(f'{type(module).__name__}.shared_parameters() has no trainable '
                          'parameter; a gradient balancer needs shared parameters')
     scaler = _loss_scaler(optim_wrapper)
     use_repr = balancer.grad_source == 'repr'
-    n = balancer.num_tasks
-    dtype = torch.float64 if any(p.dtype == torch.float64 for p in shared) else torch.float32
-    device = shared[0].device
-    no_sync = model.no_sync() if hasattr(model, 'no_sync') else nullcontext()
+    dtype = torch.float64 if any(p.dtype == torch.float64 for p in groups.shared) \
+        else torch.float32
     buffers = BufferSnapshot(module)
-    with no_sync:
+    with model.no_sync() if hasattr(model, 'no_sync') else nullcontext():
         with optim_wrapper.optim_context(module):
-            data = module.data_preprocessor(data, True)
-            if use_repr:
-                feats = tuple(module.extract_shared(data['inputs']))
-                raw = module.loss_from_shared(feats, data['data_samples'])
-            else:
-                raw = _run_forward(module, data)
+            data, raw, feats = loss_forward(module, data, use_repr)
         task_losses, log_vars = parse_task_losses(raw)
-        present = [t for t in balancer.tasks if t in task_losses]
         for task in task_losses:
             balancer.task_index(task)
-        if use_repr:
-            # shared parameters upstream of z get the weighted z-gradient through one encoder
-            # backward; the others (e.g. a shared neck after z) get the weighted task grads
-            up = _upstream(feats, shared)
-            encoder = [p for p in shared if id(p) in up]
-            after = [p for p in shared if id(p) not in up]
-            wrt = list(feats) + after
-        else:
-            encoder, after, wrt = [], shared, shared
-        sizes = [w.numel() for w in wrt]
-        local = torch.zeros(n, sum(sizes), dtype=dtype, device=device)
-        heads = {t: torch.zeros(sum(p.numel() for p in task_params[t]), dtype=dtype,
-                                device=device) for t in balancer.tasks}
-        values_local = torch.zeros(2 * n, dtype=dtype, device=device)
-        for k, task in enumerate(present):
-            i = balancer.task_index(task)
-            loss = task_losses[task]
-            values_local[i], values_local[n + i] = loss.detach().to(dtype), 1
-            loss = scaler.scale(loss) if scaler is not None else loss
-            grads = torch.autograd.grad(loss, wrt + task_params[task], allow_unused=True,
-                                        retain_graph=use_repr or k < len(present) - 1)
-            local[i] = _flat(grads[:len(wrt)], wrt, dtype)
-            heads[task] = _flat(grads[len(wrt):], task_params[task], dtype)
-        scale = scaler.get_scale() if scaler is not None else 1.0
-        head_flat = torch.cat([heads[t] for t in balancer.tasks])
-        if use_repr:
-            n_z = sum(f.numel() for f in feats)
-            z_rows = local[:, :n_z].double()
-            buf = _all_reduce_sum(torch.cat([values_local.double(),
-                                             (z_rows @ z_rows.T).flatten()])).cpu()
-            counts = buf[n:2 * n]
-            gram = buf[2 * n:].view(n, n)
-        else:
-            buf = _all_reduce_sum(torch.cat([values_local, local.flatten(), head_flat]))
-            local = buf[2 * n:2 * n + local.numel()].view(n, -1)
-            head_flat = buf[2 * n + local.numel():]
-            buf = buf.cpu()
-            counts = buf[n:2 * n].double()
-        values = buf[:n].double() / counts.clamp_min(1)
+        encoder, after = _split_shared(feats, groups.shared)
+        wrt = list(feats) + after if use_repr else groups.shared
+        jac = _local_jacobian(balancer, task_losses, wrt, groups.tasks, dtype, scaler,
+                              retain_graph=use_repr)
+        ex = _exchange_jacobian(jac, sum(f.numel() for f in feats) if use_repr else None)
 
-    idx = [i for i in range(n) if counts[i] > 0]
+    idx = [i for i in range(balancer.num_tasks) if ex.counts[i] > 0]
     tasks = [balancer.tasks[i] for i in idx]
     if not tasks:
         raise ValueError('the batch has no loss for any of the tasks '
                          f'{balancer.tasks}: nothing to train')
-    bad = _non_finite(tasks, values[idx])
+    bad = _non_finite(tasks, ex.values[idx])
     if bad:
         _skip_step(optim_wrapper, buffers, _loss_reason(bad, log_vars), balancer)
         return log_vars
-
-    transformed, factor, balancer_grads = _transform(balancer, tasks, values[idx],
-                                                     balancer_params)
+    transformed, factor, balancer_grads = _transform(balancer, tasks, ex.values[idx],
+                                                     groups.balancer)
     losses = dict(zip(tasks, transformed))
+    scale = scaler.get_scale() if scaler is not None else 1.0
     # row i of the global gradient matrix: f_i'(L_i) / n_i * (sum over ranks) / loss scale
-    row_scale = torch.zeros(n, dtype=torch.float64)
-    row_scale[idx] = factor / counts[idx] / scale
-    head_bounds = torch.tensor([0] + [heads[t].numel() for t in balancer.tasks]).cumsum(0)
-    head_flat = torch.cat([head_flat[head_bounds[i]:head_bounds[i + 1]] * float(row_scale[i])
-                           for i in range(n)])
-
+    row_scale = torch.zeros(balancer.num_tasks, dtype=torch.float64)
+    row_scale[idx] = factor / ex.counts[idx] / scale
+    bounds = _head_bounds(groups)
     if use_repr:
-        gram = gram[idx][:, idx] * (row_scale[idx][:, None] * row_scale[idx][None, :])
-        if not bool(torch.isfinite(gram).all()):
-            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars,
-                                     buffers)
-        coeffs = balancer.gram_weights(gram, losses).double()
-        balancer._record(tasks, coeffs)
-        mix = torch.zeros(n, dtype=torch.float64)
-        mix[idx] = coeffs * row_scale[idx] * scale   # keeps the loss scale for the backward
-        z_update = mix.to(local) @ local
-        grad_outputs, offset = [], 0
-        for feat in feats:
-            grad_outputs.append(z_update[offset:offset + feat.numel()].view_as(feat)
-                                .to(feat.dtype))
-            offset += feat.numel()
-        enc = torch.autograd.grad(feats, encoder, grad_outputs=grad_outputs,
-                                  allow_unused=True) if encoder else ()
-        buf = _all_reduce_sum(torch.cat([_flat(enc, encoder, dtype) / scale,
-                                         z_update[n_z:] / scale, head_flat]))
-        n_shared = sum(p.numel() for p in encoder + after)
-        update, head_flat = buf[:n_shared], buf[n_shared:]
-        shared = encoder + after
+        out = _combine_repr(balancer, idx, ex, row_scale, bounds, scale, feats, encoder, after,
+                            losses, dtype)
     else:
-        grads = local[idx] * row_scale[idx].to(local)[:, None]
-        if not bool(torch.isfinite(grads).all()):
-            return _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars,
-                                     buffers)
-        update, _ = balancer.combine_grads(grads, losses)
-
-    write = scale * _accumulation_factor(optim_wrapper)
-    _add_grads(shared, update, write)
-    for i, task in enumerate(balancer.tasks):
-        if counts[i] > 0:
-            _add_grads(task_params[task], head_flat[head_bounds[i]:head_bounds[i + 1]], write)
-    for p, g in zip(balancer_params, balancer_grads):
-        _add_grads([p], g.reshape(-1), write)
-    optim_wrapper._inner_count += 1
-    if optim_wrapper.should_update():
-        optim_wrapper.step()
-        optim_wrapper.zero_grad()
+        out = _combine_params(balancer, idx, ex, row_scale, bounds, losses)
+    if out is None:
+        return _non_finite_grads(balancer, optim_wrapper, scaler, groups.shared, log_vars,
+                                 buffers)
+    update, heads = out
+    _write_gradients(optim_wrapper, groups, encoder + after if use_repr else groups.shared,
+                     update, heads, bounds, ex.counts, balancer_grads, scale)
     return log_vars
 
 
@@ -440,13 +539,11 @@ def _non_finite_grads(balancer, optim_wrapper, scaler, shared, log_vars, buffers
         return log_vars
     for p in shared:
         p.grad = torch.full_like(p, float('inf'))
-    optim_wrapper._inner_count += 1
-    if optim_wrapper.should_update():
-        optim_wrapper.step()
-        optim_wrapper.zero_grad()
+    _count_and_step(optim_wrapper)
     return log_vars
 
 
+@FUNCTIONS.register_module()
 def multitask_train_step(model: nn.Module, data, optim_wrapper,
                          balancer: BaseBalancer = None) -> Dict[str, Tensor]:
     """One training iteration of a multi-task model (wrapped in DDP or not).

@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from mtlunder.registry import FUNCTIONS
+
 
 class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
     """Base of the multi-task models: what the multi-task train step and the balancers rely
@@ -13,16 +15,21 @@ class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
     Call graph::
 
         train_step(data, optim_wrapper)
-         └─ mtlunder.engine.multitask_train_step (non-finite steps skipped, reported)
+         └─ FUNCTIONS 'multitask_train_step' = mtlunder.engine.multitask_train_step
+            (found through the registry, which imports the engine: models never import it;
+            non-finite steps skipped, reported)
               ├─ no balancer: forward(mode='loss') -> parse_losses (sum) -> update
               ├─ balancer, loss-based / grad_source='params':
               │    forward(mode='loss') -> loss(inputs, samples)
               │         -> loss_from_shared(extract_shared(inputs), samples, inputs)
               └─ balancer, grad_source='repr' (MGDA-UB):
                    shared = extract_shared(inputs)            # z, the shared representation
-                   loss_from_shared(shared, samples)          # per-task grads w.r.t. z
+                   loss_from_shared(shared, samples, inputs)  # per-task grads w.r.t. z
         forward(mode='predict') -> predict(inputs, samples)   # fills each task's pred_field
         forward(mode='tensor')  -> _forward(inputs, samples)  # raw outputs {task: ...}
+
+    The model keeps no batch between calls: what a head needs (the inputs of image heads)
+    is passed to :meth:`loss_from_shared`.
 
     Subclasses implement :attr:`tasks`, :meth:`extract_shared`, :meth:`loss_from_shared`,
     :meth:`predict`, :meth:`_forward`, :meth:`task_parameters` and
@@ -56,7 +63,14 @@ class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
     @abstractmethod
     def loss_from_shared(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
                          batch_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Flat task-prefixed losses from the shared representation."""
+        """Flat task-prefixed losses from the shared representation.
+
+        Args:
+            shared: :meth:`extract_shared` of ``batch_inputs`` (or tensors replacing it).
+            batch_data_samples: the batch's data samples.
+            batch_inputs: the normalised inputs ``[B, 3, H, W]`` ``shared`` comes from
+                (the training step always passes them; heads that read the image need them).
+        """
 
     @abstractmethod
     def predict(self, batch_inputs: Tensor, batch_data_samples: Sequence,
@@ -101,10 +115,11 @@ class BaseMultiTaskModel(BaseModel, metaclass=ABCMeta):
 
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
         """mtlunder's step: mmengine's plain one, or the balancer's multi-task step when a
-        balancer is set; both skip a step whose loss or gradient norm is NaN/inf."""
-        from mtlunder.engine import multitask_train_step
+        balancer is set; both skip a step whose loss or gradient norm is NaN/inf.
 
-        return multitask_train_step(self, data, optim_wrapper)
+        The step is the engine's ``multitask_train_step``, looked up in
+        :data:`mtlunder.registry.FUNCTIONS` (whose location is ``mtlunder.engine``)."""
+        return FUNCTIONS.get('multitask_train_step')(self, data, optim_wrapper)
 
     def parse_losses(self, losses: Dict[str, Tensor]):
         """mmengine's sum of the losses; with a balancer only a wrapper that bypasses

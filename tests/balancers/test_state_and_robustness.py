@@ -85,3 +85,58 @@ def test_zero_and_absent_task_never_nan(name):
     assert bool(torch.isfinite(out).all())
     if grads is not None:
         assert all(bool(torch.isfinite(g).all()) for g in grads)
+
+
+def _state(bal):
+    return {k: v.clone() for k, v in bal.state_dict().items()}, dict(bal.last_weights)
+
+
+def _same_state(a, b):
+    return a[1] == b[1] and a[0].keys() == b[0].keys() and \
+        all(torch.equal(a[0][k], b[0][k]) for k in a[0])
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS))
+def test_computing_weights_has_no_side_effects(name):
+    """``weighted_loss`` / ``gram_weights`` (DBMTL: ``moving_average``) change nothing: not
+    the buffers, the parameters nor the recorded weights, also before the first step."""
+    for warm in (False, True):
+        bal = _build(name)
+        if warm:
+            _advance(bal, steps=2)
+        before = _state(bal)
+        g = torch.Generator().manual_seed(5)
+        losses = {t: torch.rand((), generator=g, dtype=torch.float64) + 0.5 for t in TASKS}
+        grads = torch.randn(3, 5, generator=g, dtype=torch.float64)
+        if not bal.grad_based:
+            total, weights = bal.weighted_loss(losses)
+            assert weights.shape == (3, ) and bool(torch.isfinite(total))
+        elif bal.gram_suffices:
+            assert bal.gram_weights(grads @ grads.T, losses).shape == (3, )
+        else:
+            assert bal.moving_average(grads, bal.indices(TASKS)).shape == grads.shape
+        assert _same_state(before, _state(bal)), name
+
+
+STATEFUL = ['RLW', 'DWA', 'GeMTL', 'FAMO', 'GradNorm', 'PCGrad', 'NashMTL', 'DBMTL']
+
+
+@pytest.mark.parametrize('name', STATEFUL)
+def test_step_state_changes_in_update_and_only_in_training(name):
+    bal = _build(name)
+    _step(bal, 0)
+    bal.eval()
+    before = _state(bal)
+    _step(bal, 1)
+    assert _same_state((before[0], {}), (_state(bal)[0], {})), 'eval mode changed the state'
+    bal.train()
+    _step(bal, 1)
+    assert not _same_state((before[0], {}), (_state(bal)[0], {})), 'update changed nothing'
+
+
+def test_record_and_skipped_steps_are_public():
+    bal = _build('EW')
+    assert bal.record(['a', 'b'], torch.tensor([0.25, 2.0])) == {'a': 0.25, 'b': 2.0}
+    assert bal.last_weights == {'a': 0.25, 'b': 2.0}
+    assert bal.record_skipped_step() == 1 and bal.record_skipped_step() == 2
+    assert int(bal.state_dict()['skipped_steps']) == 2

@@ -36,7 +36,7 @@ class ToyMultiTask(MultiTaskTrainStepMixin, BaseModel):
     def extract_shared(self, inputs):
         return (torch.tanh(self.encoder(inputs)),)
 
-    def loss_from_shared(self, shared, data_samples):
+    def loss_from_shared(self, shared, data_samples, batch_inputs=None):
         feat = torch.tanh(self.neck(shared[0]))
         tasks = data_samples.get('tasks', TASKS)
         out = {}

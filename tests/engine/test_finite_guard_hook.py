@@ -38,11 +38,11 @@ class FlakyToy(ToyMultiTask):
         self.nan_iters = set(nan_iters)
         self.calls = 0
 
-    def loss_from_shared(self, shared, data_samples):
+    def loss_from_shared(self, shared, data_samples, batch_inputs=None):
         if self.calls in self.nan_iters:
             data_samples = dict(data_samples, nan=['b'])
         self.calls += 1
-        return super().loss_from_shared(shared, data_samples)
+        return super().loss_from_shared(shared, data_samples, batch_inputs)
 
 
 class LrFromEpoch(Hook):

@@ -127,15 +127,27 @@ def test_loss_equals_loss_from_shared_and_detached_shared_works():
     direct = model.loss(inputs, samples)
     shared = model.extract_shared(inputs)
     assert isinstance(shared, tuple) and [s.shape[1] for s in shared] == [32, 64, 128]
-    via = model.loss_from_shared(shared, samples)
+    via = model.loss_from_shared(shared, samples, inputs)
     assert set(via) == set(direct)
     for key in direct:
         torch.testing.assert_close(via[key], direct[key])
     detached = tuple(s.detach().requires_grad_() for s in shared)
-    losses = model.loss_from_shared(detached, samples)
+    losses = model.loss_from_shared(detached, samples, inputs)
     enh = losses['enh.loss_l1'] + losses['enh.loss_ssim']
     grads = torch.autograd.grad(enh, detached)
     assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+
+
+def test_loss_from_shared_keeps_no_batch_between_calls():
+    """The image head's inputs are passed, never remembered from ``extract_shared``."""
+    model = build().eval()
+    inputs, samples = make_batch(model)
+    shared = model.extract_shared(inputs)
+    with pytest.raises(RuntimeError, match="'enh' head reads the image"):
+        model.loss_from_shared(shared, samples)
+    det_inputs, det_samples = make_batch(model, tasks=[('det', ), ('det', )])
+    losses = model.loss_from_shared(model.extract_shared(det_inputs), det_samples)
+    assert set(losses) == {'det.loss_cls', 'det.loss_bbox'}
 
 
 def test_parameter_partition_follows_the_gradients():
@@ -278,3 +290,27 @@ def test_with_multitask_data_preprocessor():
     assert 0 < by_task['enh']['loss_l1'] < 0.01
     assert by_task['enh']['loss_ssim'] < 0.01
     assert torch.isfinite(by_task['det']['loss_cls'])
+
+
+def test_repr_gradient_step_passes_the_inputs_to_the_image_head():
+    """MGDA-UB (grad_source='repr') on the detector: the enhancement head reads the batch
+    inputs, which the step passes to ``loss_from_shared``; every part trains."""
+    from mmengine.optim import OptimWrapper
+
+    from mtlunder.registry import MODELS
+
+    cfg = model_cfg()
+    cfg['balancer'] = dict(type='MGDAUB')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    _, samples = make_batch(model)
+    raw = [torch.randint(0, 256, (3, 64, 64), generator=torch.Generator().manual_seed(3),
+                         dtype=torch.uint8) for _ in range(2)]
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    log_vars = model.train_step(dict(inputs=raw, data_samples=samples), wrapper)
+    assert {'det.loss_cls', 'enh.loss_l1'} <= set(log_vars)
+    assert set(model.balancer.last_weights) == {'det', 'enh'}
+    for prefix in ('backbone.', 'heads.det.', 'heads.enh.'):
+        assert any(not torch.equal(v, before[k]) for k, v in model.named_parameters()
+                   if k.startswith(prefix)), prefix

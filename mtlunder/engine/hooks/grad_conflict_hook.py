@@ -8,6 +8,8 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from mtlunder.registry import HOOKS
+from ..task_jacobian import loss_forward, task_jacobian
+from ..task_losses import parse_task_losses
 
 
 def group_task_losses(losses: Dict[str, object],
@@ -19,8 +21,6 @@ def group_task_losses(losses: Dict[str, object],
     Raises:
         FloatingPointError: a task loss is NaN or inf (names the task).
     """
-    from mtlunder.engine.task_losses import parse_task_losses
-
     grouped, _ = parse_task_losses(losses)
     grouped = {t: v for t, v in grouped.items() if tasks is None or t in tasks}
     for task, value in grouped.items():
@@ -33,7 +33,8 @@ def gradient_conflicts(task_losses: Dict[str, Tensor],
                        params: Sequence[nn.Parameter]) -> Dict[str, float]:
     """Pairwise conflict statistics of the tasks' gradients w.r.t. ``params``.
 
-    Gradients come from ``torch.autograd.grad`` (``.grad`` is never written). For each task
+    Gradients come from :func:`~mtlunder.engine.task_jacobian.task_jacobian`, as in the
+    gradient-balancer step (``.grad`` is never written). For each task
     pair (a, b) in ``task_losses`` order:
         ``cos_a_b``: cosine of the two whole flattened gradient vectors;
         ``frac_neg_a_b``: fraction of parameter tensors whose gradient cosine is negative,
@@ -42,12 +43,8 @@ def gradient_conflicts(task_losses: Dict[str, Tensor],
     Returns: dict ``{'cos_a_b': float, 'frac_neg_a_b': float, ...}``.
     """
     tasks = list(task_losses)
-    grads: Dict[str, List[Tensor]] = {}
-    for i, task in enumerate(tasks):
-        g = torch.autograd.grad(task_losses[task], params, retain_graph=i < len(tasks) - 1,
-                                allow_unused=True)
-        grads[task] = [torch.zeros_like(p) if gi is None else gi.detach()
-                       for p, gi in zip(params, g)]
+    grads: Dict[str, List[Tensor]] = {
+        task: rows for task, rows, _ in task_jacobian(task_losses, params)}
     stats = {}
     for a, b in itertools.combinations(tasks, 2):
         ga, gb = grads[a], grads[b]
@@ -67,7 +64,8 @@ class GradConflictHook(Hook):
     """Every ``interval`` iterations, measure task-gradient conflicts on the current batch.
 
     Before the training step, the batch goes through the model's data preprocessor and
-    ``mode='loss'`` forward; the flat task-prefixed losses are grouped per task and
+    ``mode='loss'`` forward (:func:`~mtlunder.engine.task_jacobian.loss_forward`, the
+    training step's); the flat task-prefixed losses are grouped per task and
     :func:`gradient_conflicts` is computed on ``model.shared_parameters()`` (or all trainable
     parameters when the model has no such method). The extra forward leaves no trace: no
     ``.grad`` is written and the model's buffers (e.g. BN running statistics) and the RNG
@@ -105,9 +103,7 @@ class GradConflictHook(Hook):
         cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         try:
             with torch.enable_grad():
-                data = model.data_preprocessor(data_batch, True)
-                losses = model(**data, mode='loss') if isinstance(data, dict) \
-                    else model(*data, mode='loss')
+                _, losses, _ = loss_forward(model, data_batch)
                 task_losses = group_task_losses(losses, self.tasks)
                 if len(task_losses) < 2:
                     return {}

@@ -81,9 +81,11 @@ class CascadeEnhanceDetect(BaseMultiTaskModel):
         cfg = dict(cfg)
         cfg['data_preprocessor'] = self.data_preprocessor
         part = MODELS.build(cfg)
-        if tuple(getattr(part, 'tasks', ())) != (task, ):
-            raise ValueError(f'CascadeEnhanceDetect: {name} must have exactly one head, '
-                             f'{task!r}; got {list(getattr(part, "tasks", []))}')
+        if not isinstance(part, MultiTaskDetector) or tuple(part.tasks) != (task, ):
+            got = list(part.tasks) if isinstance(part, MultiTaskDetector) \
+                else type(part).__name__
+            raise ValueError(f'CascadeEnhanceDetect: {name} must be a MultiTaskDetector with '
+                             f'exactly one head, {task!r}; got {got}')
         return part
 
     @property

@@ -11,6 +11,7 @@ from mtlunder.registry import MODELS
 from mtlunder.structures import TASK_SPECS
 from ..base_multitask_model import BaseMultiTaskModel
 from ..heads import BaseTaskHead
+from ..necks import BaseMultiTaskNeck
 
 Features = Tuple[Tensor, ...]
 
@@ -35,7 +36,9 @@ class MultiTaskDetector(BaseMultiTaskModel):
     whose label kind is ``'boxes'`` (``det``) takes any mmdet dense head, which receives
     ``train_cfg`` / ``test_cfg`` as in mmdet single-stage detectors; every other task takes
     a :class:`~mtlunder.models.heads.BaseTaskHead` of that task. Heads that read the inputs
-    get the data preprocessor's normalisation. A neck returning a plain tuple (e.g. mmdet
+    get the data preprocessor's normalisation. A multi-task neck is a
+    :class:`~mtlunder.models.necks.BaseMultiTaskNeck` (its ``tasks`` must cover the heads, its
+    ``task_parameters`` join the tasks'); any other neck returning a plain tuple (e.g. mmdet
     ``FPN``) feeds the same levels to every head.
 
     Training: each head sees only the samples labelled for its task (a sample without
@@ -71,10 +74,9 @@ class MultiTaskDetector(BaseMultiTaskModel):
                              f'TASK_SPECS {list(TASK_SPECS)}')
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
-        neck_tasks = getattr(self.neck, 'tasks', None)
-        if neck_tasks is not None and set(heads) - set(neck_tasks):
-            raise ValueError(f'heads {sorted(set(heads) - set(neck_tasks))} have no neck '
-                             f'output; the neck serves {list(neck_tasks)}')
+        if isinstance(self.neck, BaseMultiTaskNeck) and set(heads) - set(self.neck.tasks):
+            raise ValueError(f'heads {sorted(set(heads) - set(self.neck.tasks))} have no neck '
+                             f'output; the neck serves {list(self.neck.tasks)}')
         train_cfg = None if train_cfg is None else ConfigDict(train_cfg)
         test_cfg = None if test_cfg is None else ConfigDict(test_cfg)
         heads = copy.deepcopy(dict(heads))
@@ -90,7 +92,6 @@ class MultiTaskDetector(BaseMultiTaskModel):
         for head in self.heads.values():
             if isinstance(head, BaseTaskHead):
                 head.set_input_norm(mean, std, rgb)
-        self._head_inputs: Optional[Tensor] = None
         self.init_balancer(balancer)
 
     def _check_head(self, task: str, head: nn.Module) -> None:
@@ -127,11 +128,7 @@ class MultiTaskDetector(BaseMultiTaskModel):
 
     # ------------------------------------------------------------------ features
     def extract_shared(self, batch_inputs: Tensor) -> Features:
-        """Shared representation: the backbone levels (finest first).
-
-        Also remembers ``batch_inputs`` for the image heads run by :meth:`loss_from_shared`.
-        """
-        self._head_inputs = batch_inputs
+        """Shared representation: the backbone levels (finest first)."""
         return tuple(self.backbone(batch_inputs))
 
     def neck_features(self, shared: Sequence[Tensor]) -> Dict[str, Features]:
@@ -165,8 +162,9 @@ class MultiTaskDetector(BaseMultiTaskModel):
             shared: output of :meth:`extract_shared` (or tensors replacing it, e.g. detached
                 copies that require grad).
             batch_data_samples: the batch's data samples.
-            batch_inputs: normalised inputs for image heads; default: those of the last
-                :meth:`extract_shared` call.
+            batch_inputs: the normalised inputs ``[B, 3, H, W]`` the shared features come
+                from; needed by heads that read the image (``requires_inputs``, e.g. the
+                enhancement head's residual), optional otherwise.
         """
         by_task = self._losses_by_task(shared, batch_data_samples, batch_inputs)
         return {f'{task}.{name}': v for task, losses in by_task.items()
@@ -174,7 +172,7 @@ class MultiTaskDetector(BaseMultiTaskModel):
 
     def _losses_by_task(self, shared: Sequence[Tensor], batch_data_samples: Sequence,
                         batch_inputs: Optional[Tensor]) -> Dict[str, Dict[str, Tensor]]:
-        inputs = self._head_inputs if batch_inputs is None else batch_inputs
+        inputs = batch_inputs
         feats = self.neck_features(shared)
         out = {}
         for task, head in self.heads.items():
@@ -203,8 +201,8 @@ class MultiTaskDetector(BaseMultiTaskModel):
     def _check_inputs(task: str, inputs: Optional[Tensor], feats: Features) -> None:
         if inputs is None or inputs.shape[0] != feats[0].shape[0]:
             raise RuntimeError(
-                f'the {task!r} head needs the batch inputs matching the shared features: call '
-                'extract_shared(inputs) on this batch first or pass batch_inputs=')
+                f'the {task!r} head reads the image: pass the batch inputs the shared features '
+                'come from, loss_from_shared(shared, samples, batch_inputs)')
 
     # ------------------------------------------------------------------ inference
     def predict(self, batch_inputs: Tensor, batch_data_samples: Sequence,
@@ -242,7 +240,7 @@ class MultiTaskDetector(BaseMultiTaskModel):
             raise KeyError(f'{type(self).__name__}: task {task!r} is not one of '
                            f'{list(self.tasks)}')
         params = list(self.heads[task].parameters())
-        if hasattr(self.neck, 'task_parameters'):
+        if isinstance(self.neck, BaseMultiTaskNeck):
             params += list(self.neck.task_parameters(task))
         return params
 

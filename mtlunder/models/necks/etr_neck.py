@@ -7,16 +7,16 @@ branch is a fixed-primitive NLP layer and whose exclusive branches belong to one
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mtlunder.models.layers.etr_nlp import ETRBlock
 from mtlunder.registry import MODELS
 from mtlunder.structures import tasks_of_kind
+from .base_multitask_neck import BaseMultiTaskNeck
 
 
 @MODELS.register_module()
-class ETRNeck(BaseModule):
+class ETRNeck(BaseMultiTaskNeck):
     """Multi-task neck with explicit task routing and non-learnable primitives.
 
     Args:
@@ -59,9 +59,7 @@ class ETRNeck(BaseModule):
                  upsample_cfg: dict = dict(mode='nearest'),
                  init_cfg: Optional[dict] = dict(type='Xavier', layer='Conv2d',
                                                  distribution='uniform')):
-        super().__init__(init_cfg=init_cfg)
-        if not tasks:
-            raise ValueError('ETRNeck needs at least one task')
+        super().__init__(tasks, init_cfg=init_cfg)
         if num_blocks < 1:
             raise ValueError(f'ETRNeck num_blocks must be >= 1, got {num_blocks}')
         if add_extra_convs is True:
@@ -70,7 +68,6 @@ class ETRNeck(BaseModule):
             raise ValueError("ETRNeck add_extra_convs must be False, True, 'on_input' or "
                              f"'on_output', got {add_extra_convs!r}")
         self.in_channels = list(in_channels)
-        self.tasks = tuple(tasks)
         self.out_channels = out_channels
         self.num_ins = len(self.in_channels)
         self.backbone_end_level = self.num_ins if end_level == -1 else end_level
@@ -117,8 +114,7 @@ class ETRNeck(BaseModule):
         With ``exclusive='nlp'`` the fixed primitives are buffers, so only the per-task
         recombinations are listed.
         """
-        if task not in self.tasks:
-            raise KeyError(f'ETRNeck: task {task!r} is not one of {list(self.tasks)}')
+        self.check_task(task)
         params = [p for stack in self.blocks for block in stack
                   if block.task_branches is not None
                   for p in block.task_branches[task].parameters()]

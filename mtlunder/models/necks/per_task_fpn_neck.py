@@ -1,15 +1,16 @@
 """No-sharing baseline: one mmdet FPN per task on the shared backbone."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.model import BaseModule, ModuleDict
+from mmengine.model import ModuleDict
 from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
 from mtlunder.structures import tasks_of_kind
+from .base_multitask_neck import BaseMultiTaskNeck
 
 
 @MODELS.register_module()
-class PerTaskFPNNeck(BaseModule):
+class PerTaskFPNNeck(BaseMultiTaskNeck):
     """One :class:`mmdet.models.necks.FPN` per task.
 
     Args:
@@ -30,10 +31,7 @@ class PerTaskFPNNeck(BaseModule):
                  init_cfg: Optional[dict] = None, **fpn_kwargs):
         from mmdet.models.necks import FPN
 
-        super().__init__(init_cfg=init_cfg)
-        if not tasks:
-            raise ValueError('PerTaskFPNNeck needs at least one task')
-        self.tasks = tuple(tasks)
+        super().__init__(tasks, init_cfg=init_cfg)
         in_channels = list(in_channels)
         end_level = fpn_kwargs.get('end_level', -1)
         num_levels = (len(in_channels) if end_level == -1 else end_level) \
@@ -45,8 +43,7 @@ class PerTaskFPNNeck(BaseModule):
 
     def task_parameters(self, task: str) -> List[nn.Parameter]:
         """Parameters only ``task``'s loss reaches: its FPN."""
-        if task not in self.fpns:
-            raise KeyError(f'PerTaskFPNNeck: task {task!r} is not one of {list(self.tasks)}')
+        self.check_task(task)
         return list(self.fpns[task].parameters())
 
     def forward(self, inputs: Sequence[Tensor]) -> Dict[str, Tuple[Tensor, ...]]:

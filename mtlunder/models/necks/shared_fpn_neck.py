@@ -1,14 +1,14 @@
 """Hard parameter sharing baseline: one mmdet FPN shared by every task."""
 from typing import Dict, Optional, Sequence, Tuple
 
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mtlunder.registry import MODELS
+from .base_multitask_neck import BaseMultiTaskNeck
 
 
 @MODELS.register_module()
-class SharedFPNNeck(BaseModule):
+class SharedFPNNeck(BaseMultiTaskNeck):
     """One :class:`mmdet.models.necks.FPN`; every task gets the same tuple of levels.
 
     Args:
@@ -27,10 +27,7 @@ class SharedFPNNeck(BaseModule):
                  num_outs: int = 5, init_cfg: Optional[dict] = None, **fpn_kwargs):
         from mmdet.models.necks import FPN
 
-        super().__init__(init_cfg=init_cfg)
-        if not tasks:
-            raise ValueError('SharedFPNNeck needs at least one task')
-        self.tasks = tuple(tasks)
+        super().__init__(tasks, init_cfg=init_cfg)
         self.fpn = FPN(list(in_channels), out_channels, num_outs, **fpn_kwargs)
 
     def forward(self, inputs: Sequence[Tensor]) -> Dict[str, Tuple[Tensor, ...]]:

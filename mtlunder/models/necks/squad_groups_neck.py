@@ -1,15 +1,15 @@
 """The task views of a SquadNet's feature maps: ``cat(group_t, shared groups)``."""
 from typing import Dict, Sequence, Tuple
 
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mtlunder.registry import MODELS
 from ..backbones.squadnet import task_view
+from .base_multitask_neck import BaseMultiTaskNeck
 
 
 @MODELS.register_module()
-class SquadGroupsNeck(BaseModule):
+class SquadGroupsNeck(BaseMultiTaskNeck):
     """Parameter-free neck of the SquadNet paper's dense models: each task's head reads
     ``cat(group_t, shared groups)`` of every backbone level.
 
@@ -26,8 +26,7 @@ class SquadGroupsNeck(BaseModule):
 
     def __init__(self, tasks: Sequence[str], num_shared: int, group_channels: Sequence[int],
                  init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        self.tasks = tuple(tasks)
+        super().__init__(tasks, init_cfg=init_cfg)
         self.num_shared = int(num_shared)
         self.group_channels = tuple(group_channels)
 

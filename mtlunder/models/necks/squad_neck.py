@@ -4,16 +4,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule, ModuleDict, ModuleList, Sequential
+from mmengine.model import ModuleDict, ModuleList, Sequential
 from torch import Tensor, nn
 
 from mtlunder.models.layers import SquadBlock
 from mtlunder.registry import MODELS
 from mtlunder.structures import tasks_of_kind
+from .base_multitask_neck import BaseMultiTaskNeck
 
 
 @MODELS.register_module()
-class SquadNeck(BaseModule):
+class SquadNeck(BaseMultiTaskNeck):
     """Multi-task neck whose task groups are kept apart by expert-squad blocks.
 
     Each used backbone level is projected to ``C = c(T+S)`` channels (1x1 lateral + norm),
@@ -52,11 +53,8 @@ class SquadNeck(BaseModule):
                  channel_shuffle: bool = False,
                  norm_cfg: dict = dict(type='BN'), act_cfg: dict = dict(type='GELU'),
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        if not tasks or len(set(tasks)) != len(tasks):
-            raise ValueError(f'SquadNeck needs distinct task names, got {list(tasks)}')
+        super().__init__(tasks, init_cfg=init_cfg)
         self.in_channels = list(in_channels)
-        self.tasks = tuple(tasks)
         num_ins = len(self.in_channels)
         self.end_level = num_ins if end_level == -1 else end_level
         if not 0 <= start_level < self.end_level <= num_ins:
@@ -136,8 +134,7 @@ class SquadNeck(BaseModule):
         The experts of the squad blocks are not listed: ``Aggregate`` mixes every group into
         every task's output, so each expert is reached by every task's loss.
         """
-        if task not in self.tasks:
-            raise KeyError(f'SquadNeck: task {task!r} is not one of {list(self.tasks)}')
+        self.check_task(task)
         params = list(self.out_convs[task].parameters())
         if task in self.extra_convs:
             params += list(self.extra_convs[task].parameters())
