@@ -1,5 +1,5 @@
-"""MultiTaskInferencer on real underwater images, arrays, lists, a folder with a corrupt
-file, a short video, and the two demo scripts."""
+"""MultiTaskInferencer of the det + enh demo on real underwater images, arrays, lists, a
+folder with a corrupt file, a short video, and the two demo scripts."""
 import json
 import logging
 import os
@@ -123,9 +123,10 @@ def test_folder_with_a_corrupt_image_is_named_and_skipped(tmp_path, inferencer, 
     for pred in result['predictions']:
         _check_pred(pred, 400, 300)
         stem = osp.splitext(osp.basename(pred['img_path']))[0]
-        enhanced = cv2.imread(str(tmp_path / 'out' / 'enhanced' / f'{stem}.png'))
+        enhanced = cv2.imread(str(tmp_path / 'out' / 'enh' / f'{stem}.png'))
         vis = cv2.imread(str(tmp_path / 'out' / 'vis' / f'{stem}.jpg'))
-        assert enhanced.shape == vis.shape == (300, 400, 3)
+        assert enhanced.shape == (300, 400, 3)
+        assert vis.shape == (300, 2 * 400 + 4, 3)  # pred det | pred enh
         saved = json.loads((tmp_path / 'out' / 'preds' / f'{stem}.json').read_text())
         assert {k: saved[k] for k in ('labels', 'scores', 'bboxes')} == \
             {k: pred[k] for k in ('labels', 'scores', 'bboxes')}
@@ -141,9 +142,11 @@ def test_array_and_list_inputs(tmp_path, inferencer, real_images):
     pred = one['predictions'][0]
     assert pred['img_path'] is None and pred['img_index'] == 0
     _check_pred(pred, 400, 300)
-    assert one['visualization'][0].shape == one['enhanced'][0].shape == img.shape
-    assert one['visualization'][0].dtype == np.uint8
-    assert not np.array_equal(one['visualization'][0], one['enhanced'][0])  # boxes drawn
+    vis = one['visualization'][0]  # RGB: input + boxes | enhanced
+    assert one['enhanced'][0].shape == img.shape and vis.shape == (300, 804, 3)
+    assert vis.dtype == np.uint8
+    assert not np.array_equal(vis[:, :400], img[..., ::-1])  # boxes drawn
+    np.testing.assert_array_equal(vis[:250, 404:], one['enhanced'][0][:250, :, ::-1])
 
     bad_video = tmp_path / 'bad.mp4'
     bad_video.write_bytes(b'\x00' * 64)
@@ -194,8 +197,8 @@ def test_video_frames_in_annotated_enhanced_video_out(tmp_path, inferencer, real
     assert all(p['video'] == str(video) for p in result['predictions'])
     for pred in result['predictions']:
         _check_pred(pred, 320, 240)
-    count, width, height, fps = _video_info(tmp_path / 'out' / 'clip_enhanced.mp4')
-    assert (count, width, height) == (5, 320, 240) and fps == pytest.approx(10.0)
+    count, width, height, fps = _video_info(tmp_path / 'out' / 'clip_vis.mp4')
+    assert (count, width, height) == (5, 2 * 320 + 4, 240) and fps == pytest.approx(10.0)
     doc = json.loads((tmp_path / 'out' / 'preds' / 'clip.json').read_text())
     assert (doc['num_frames'], doc['width'], doc['height']) == (5, 320, 240)
     assert [f['frame'] for f in doc['frames']] == [0, 1, 2, 3, 4]
@@ -224,7 +227,7 @@ def test_demo_scripts(tmp_path, checkpoint, real_images):
          checkpoint, '--out', str(tmp_path / 'annotated.mp4'), '--score-thr', '0.0'],
         capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert _video_info(tmp_path / 'annotated.mp4')[:3] == (3, 320, 240)
+    assert _video_info(tmp_path / 'annotated.mp4')[:3] == (3, 2 * 320 + 4, 240)
     doc = json.loads((tmp_path / 'annotated.json').read_text())
     assert doc['num_frames'] == 3 and len(doc['frames'][2]['bboxes']) > 0
 

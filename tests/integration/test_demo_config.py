@@ -83,7 +83,8 @@ def test_demo_config_one_epoch_through_runner(tiny_benchmark, tmp_path):
     rows = sorted(glob.glob(osp.join(runner.log_dir, 'vis', '*.png')))
     assert len(rows) == 2  # one picture row per val image
     row = cv2.imread(rows[0])
-    assert row.shape == (128, 3 * 128 + 8, 3)  # input | enhanced | reference
+    # MultiTaskLocalVisualizer: gt row (boxes, reference) above pred row (boxes, enhanced)
+    assert row.shape == (2 * 128 + 4, 2 * 128 + 4, 3)
 
 
 def test_gradient_balancer_config_trains_the_detector(tiny_benchmark, tmp_path):

@@ -1,9 +1,11 @@
 """Pictures of dense predictions: per-kind colouring and the hook's rows for a mixture."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
-from mtlunder.visualization import dense_map_picture, map_range, picture_row
+from mtlunder.visualization import dense_map_picture, map_range
 
 
 def test_label_maps_get_one_colour_per_class_and_black_ignore():
@@ -31,10 +33,14 @@ def test_depth_and_normals_mark_missing_values_black():
         dense_map_picture(depth, 'boxes')
 
 
-def test_picture_row_resizes_to_the_first_panel():
-    a, b = np.zeros((10, 20, 3), np.uint8), np.full((5, 5, 3), 200, np.uint8)
-    row = picture_row([(a, 'a'), (b, 'b')])
-    assert row.shape == (10, 44, 3)
+def test_class_palette_matches_the_class_colours():
+    from mtlunder.visualization import class_palette
+
+    palette = class_palette(ignore_value=255)
+    assert palette.shape == (256, 3) and palette.dtype == np.uint8
+    picture = dense_map_picture(np.array([[3, 255]]), 'label_map', ignore_value=255)
+    np.testing.assert_array_equal(palette[[3, 255]], picture[0, :, ::-1])
+    assert (palette[255] == 0).all() and len({tuple(c) for c in palette[:20]}) == 20
 
 
 def test_hook_draws_predicted_and_true_maps_of_a_mixture_sample(tmp_path):
@@ -43,6 +49,7 @@ def test_hook_draws_predicted_and_true_maps_of_a_mixture_sample(tmp_path):
 
     from mtlunder.engine.hooks.multitask_visualization_hook import MultiTaskVisualizationHook
     from mtlunder.structures import MultiTaskDataSample
+    from mtlunder.visualization import MultiTaskLocalVisualizer
 
     img_path = str(tmp_path / 'a.jpg')
     cv2.imwrite(img_path, np.full((12, 16, 3), 128, np.uint8))
@@ -51,6 +58,10 @@ def test_hook_draws_predicted_and_true_maps_of_a_mixture_sample(tmp_path):
     sample.pred_depth = PixelData(data=torch.rand(1, 12, 16) + 0.5)
     sample.gt_depth = PixelData(data=torch.rand(1, 12, 16) + 0.5)
     hook = MultiTaskVisualizationHook(draw=True)
-    row = hook.render(sample, classes=())
-    assert row.shape == (12, 3 * 16 + 8, 3)
+    runner = SimpleNamespace(log_dir=str(tmp_path), visualizer=MultiTaskLocalVisualizer(
+        name='hook_test_visualizer'))
+    hook.after_test_iter(runner, 0, outputs=[sample])
+    row = cv2.imread(str(tmp_path / 'vis' / 'nyud_depth' / 'a.png'))
+    # gt row above pred row: input | depth
+    assert row.shape == (2 * 12 + 4, 2 * 16 + 4, 3)
     assert hook.picture_name(img_path, 'nyud_depth') == 'nyud_depth/a.png'
