@@ -168,8 +168,8 @@ def main():
             print(f'{key:>18}: {metrics[key]:.4f}')
     if 'enh/psnr' in metrics and 'enh/input_psnr' in metrics:
         print(f'{"PSNR gain (dB)":>18}: {metrics["enh/psnr"] - metrics["enh/input_psnr"]:.2f}')
-    print(f'picture grid ({rows} rows: input + predicted boxes | enhanced | reference + true '
-          f'boxes): {osp.relpath(grid, ROOT)}')
+    print(f'picture grid ({rows} val images, each: true boxes | reference above predicted '
+          f'boxes | enhanced): {osp.relpath(grid, ROOT)}')
     print('wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in timings.items()))
     return 0
 
@@ -185,8 +185,8 @@ def print_real(metrics: dict, ckpt: str, grid: str, rows: int, timings: dict) ->
                            ('UCIQE gain', 'enh/uciqe', 'enh/input_uciqe')):
         if out in metrics and inp in metrics:
             print(f'{name:>18}: {metrics[out] - metrics[inp]:+.3f}')
-    print(f'picture grid ({rows} real UTTS val frames: input + predicted boxes | enhanced | '
-          f'input + true boxes): {osp.relpath(grid, ROOT)}')
+    print(f'picture grid ({rows} real UTTS val frames, each: true boxes above predicted '
+          f'boxes | enhanced): {osp.relpath(grid, ROOT)}')
     print('wall time (s): ' + ', '.join(f'{k} {v:.0f}' for k, v in timings.items()))
 
 
