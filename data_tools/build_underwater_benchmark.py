@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mtlunder.data_converters import (PAIR_LAYOUTS, UNDERWATER_CLASSES, SourceSpec,
                                       build_underwater_benchmark, parse_class_map)
-from mtlunder.data_converters.benchmark import DET_FORMATS
 from mtlunder.data_converters.cli import run_tool
+from mtlunder.data_converters.underwater_benchmark import DET_FORMATS
 
 
 def parse_args(argv=None):

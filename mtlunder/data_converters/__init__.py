@@ -3,8 +3,6 @@
 The scripts in ``data_tools/`` are thin command lines over these functions. Nothing here
 imports torch; h5py / scipy / cv2 are imported where used.
 """
-from .benchmark import (SourceSpec, build_underwater_benchmark, read_benchmark,
-                        read_detection_source, split_of)
 from .browse import browse_dataset
 from .check import check_dataset
 from .coco import read_coco_detection
@@ -18,6 +16,8 @@ from .pairs import PAIR_LAYOUTS, find_pair_folders, read_pairs
 from .pascal import convert_pascal_context, convert_voc
 from .report import Report
 from .rgbd import find_rgbd_frames, read_depth_m, render_underwater
+from .underwater_benchmark import (SourceSpec, build_underwater_benchmark, read_benchmark,
+                                   read_detection_source, split_of)
 from .voc import parse_voc_xml, read_voc_detection
 from .voc_nyud_demo import build_voc_nyud_demo
 from .yolo import read_yolo_detection, write_yolo

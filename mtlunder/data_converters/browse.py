@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from .benchmark import read_benchmark
+from .underwater_benchmark import read_benchmark
 from .check import dataset_kind
 from .dense import DENSE_LAYOUT, IGNORE_INDEX
 from .io import progress, read_label_map, read_rgb, write_png

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmark import read_benchmark
+from .underwater_benchmark import read_benchmark
 from .coco import load_json
 from .dense import DENSE_LAYOUT, IGNORE_INDEX
 from .io import DataError, image_size, progress, read_label_map

@@ -1,4 +1,8 @@
-"""Scope set-up shared by tools, tests and the inference API."""
+"""Scope set-up shared by tools, tests and the inference API.
+
+:func:`register_all_modules` imports every registering package, so this package sits above
+them and below ``apis`` and ``analysis`` (setup.cfg, docs/architectures.md "Layers").
+"""
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:

@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mtlunder.analysis.flops import complexity
+from mtlunder.analysis.model_timing import random_batch
 from mtlunder.registry import MODELS
-from mtlunder.utils.benchmark import random_batch
-from mtlunder.utils.flops import complexity
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'configs/baselines/cascade-enh-det_r18_demo_underwater.py'

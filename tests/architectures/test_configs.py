@@ -6,8 +6,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mtlunder.analysis.model_timing import random_batch
 from mtlunder.registry import MODELS
-from mtlunder.utils.benchmark import random_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',

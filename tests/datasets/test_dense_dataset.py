@@ -178,7 +178,7 @@ def test_a_task_without_its_file_is_refused():
 @pytest.fixture(scope='module')
 def nyud_dense(shared_data, tmp_path_factory):
     """The shared NYUD-v2 refinenet frames through the project's converter (as
-    tests/data_tools/test_dense.py runs it): 000433 with seg, depth and normals, 000464
+    tests/data_converters/test_dense.py runs it): 000433 with seg, depth and normals, 000464
     without normals."""
     from mtlunder.data_converters import convert_nyud_png
 

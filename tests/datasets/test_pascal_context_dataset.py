@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.data_tools.builders import random_pascal_mt
+from tests.data_converters.builders import random_pascal_mt
 
 LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadDenseAnnotations')]
 PACK = [dict(type='PackMultiTaskInputs')]

@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from tests.data_tools.builders import random_pascal_mt
+from tests.data_converters.builders import random_pascal_mt
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(ROOT, 'configs', 'pascal_context', 'squadnet-tiny_4task_demo_pascal-context.py')

@@ -1,5 +1,5 @@
 """Cost of every balancer relative to equal weighting, measured in one run and printed as a
-table (``mtlunder.balancers.benchmark``): median step time (process CPU time by default on
+table (``mtlunder.analysis.balancer_timing``): median step time (process CPU time by default on
 CPU, which other processes on a shared machine disturb far less than wall time) against
 EW's, forward / backward passes through the shared encoder, the time inside the balancer's
 own calls and peak memory.
@@ -22,7 +22,7 @@ import torch
 def parse_args():
     from mmengine.config import DictAction
 
-    from mtlunder.balancers.benchmark import DEFAULT_METHODS
+    from mtlunder.analysis.balancer_timing import DEFAULT_METHODS
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', help='config whose model and train batch to use '
@@ -45,7 +45,7 @@ def parse_args():
 
 
 def main():
-    from mtlunder.balancers.benchmark import print_summary, print_table, run
+    from mtlunder.analysis.balancer_timing import print_summary, print_table, run
 
     args = parse_args()
     if args.clock is None:

@@ -1,5 +1,5 @@
 """Training-step time and inference throughput of one or more configs, measured in one run
-and printed as a table (``mtlunder.utils.benchmark``).
+and printed as a table (``mtlunder.analysis.model_timing``).
 
 ``python tools/analysis/benchmark_speed.py CONFIG [CONFIG ...] [--shape H W] [--batch-size B]
 [--input random|real] [--warmup N] [--repeats N] [--device cpu|cuda] [--num-threads N]
@@ -12,7 +12,7 @@ def main() -> None:
     import torch
     from mmengine.config import DictAction
 
-    from mtlunder.utils.benchmark import format_table, run_benchmark
+    from mtlunder.analysis.model_timing import format_table, run_benchmark
 
     parser = argparse.ArgumentParser(description='Train-step time and inference speed')
     parser.add_argument('configs', nargs='+', help='config files, measured in this order')

@@ -8,15 +8,15 @@
 Default configs: the joint squad demo, the same on the SquadNet backbone, ETR neck, ETR-NLP
 backbone, shared FPN, per-task FPN, single-task detector, single-task enhancer,
 enhance-then-detect cascade. The steps and the report are described in
-:mod:`mtlunder.utils.architecture_comparison`.
+:mod:`mtlunder.analysis.architecture_comparison`.
 """
 import argparse
 import os.path as osp
 import shlex
 import sys
 
-from mtlunder.utils.architecture_comparison import (DEFAULT_CONFIGS, compare_architectures,
-                                                    parse_size)
+from mtlunder.analysis.architecture_comparison import (DEFAULT_CONFIGS, compare_architectures,
+                                                       parse_size)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

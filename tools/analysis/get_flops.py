@@ -1,5 +1,5 @@
 """Parameters and FLOPs of a model per component and per task, printed as a table
-(``mtlunder.utils.flops``).
+(``mtlunder.analysis.flops``).
 
 ``python tools/analysis/get_flops.py CONFIG [--shape H W] [--cfg-options ...]``
 """
@@ -9,7 +9,7 @@ import argparse
 def main() -> None:
     from mmengine.config import DictAction
 
-    from mtlunder.utils.flops import config_complexity, format_table
+    from mtlunder.analysis.flops import config_complexity, format_table
 
     parser = argparse.ArgumentParser(description='Parameters and FLOPs per component and task')
     parser.add_argument('config', help='config file')

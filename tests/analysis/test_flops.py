@@ -1,14 +1,14 @@
-"""mtlunder.utils.flops: parameters and FLOPs per component and per task."""
+"""mtlunder.analysis.flops: parameters and FLOPs per component and per task."""
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from mtlunder.analysis.flops import (complexity, components, config_complexity, format_table,
+                                     infer_tasks, task_roots)
 from mtlunder.models.backbones import SquadNet
 from mtlunder.models.necks import ETRNeck
-from mtlunder.utils.flops import (complexity, components, config_complexity, format_table,
-                                  infer_tasks, task_roots)
 
 TINY = Path(__file__).resolve().parents[1] / 'data' / 'configs' / 'retinanet_squadnet-tiny.py'
 pytestmark = pytest.mark.usefixtures('single_thread')

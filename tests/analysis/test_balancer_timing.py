@@ -2,7 +2,7 @@
 tested)."""
 from argparse import Namespace
 
-from mtlunder.balancers.benchmark import run
+from mtlunder.analysis.balancer_timing import run
 
 
 def test_pass_counts_and_ew_reference(single_thread):

@@ -10,12 +10,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mtlunder.analysis.architecture_comparison import (finished_run, format_report,
+                                                       measure_trained_ratio, parse_size,
+                                                       read_scalars, short_budget_cfg,
+                                                       summarise_run)
+from mtlunder.analysis.model_timing import speed_row
 from mtlunder.registry import MODELS
-from mtlunder.utils.architecture_comparison import (finished_run, format_report,
-                                                    measure_trained_ratio, parse_size,
-                                                    read_scalars, short_budget_cfg,
-                                                    summarise_run)
-from mtlunder.utils.benchmark import speed_row
 
 ROOT = Path(__file__).resolve().parents[2]
 SINGLE_ENH = ROOT / 'configs/baselines/single-enh_r18_demo_underwater.py'

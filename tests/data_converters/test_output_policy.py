@@ -230,7 +230,7 @@ def test_convert_detection_cli_policy(tmp_path):
 KILL_DURING_BUILD = """
 import os, signal, sys
 from pathlib import Path
-import mtlunder.data_converters.benchmark as benchmark
+import mtlunder.data_converters.underwater_benchmark as benchmark
 from mtlunder.data_converters import SourceSpec, build_underwater_benchmark
 
 def killed(src, dst, root):
@@ -267,7 +267,7 @@ def test_stale_temporary_folder_of_a_killed_build_is_removed(tmp_path, caplog):
 
 
 def test_ctrl_c_prints_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
-    import mtlunder.data_converters.benchmark as benchmark
+    import mtlunder.data_converters.underwater_benchmark as benchmark
 
     src = _voc_det(tmp_path / 'src')
     out = tmp_path / 'out'

@@ -73,7 +73,7 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path, sources, monkeypatch)
     det, enh = sources
     with pytest.raises(DataError, match='unknown class'):
         build_underwater_benchmark(tmp_path / 'out', det, enh, show_progress=False)
-    import mtlunder.data_converters.benchmark as benchmark
+    import mtlunder.data_converters.underwater_benchmark as benchmark
 
     def broken(*args, **kwargs):
         raise OSError('disk full')

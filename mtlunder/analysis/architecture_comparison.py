@@ -7,10 +7,10 @@ The logic of ``tools/analysis/compare_architectures.py``. For every config:
    ``GradConflictHook`` and the mean of the logged ``conflict/cos_det_enh`` is reported;
    with ``reuse_runs``, a finished run of the identical short config is read back
    (:func:`finished_run`);
-2. count parameters and FLOPs of one ``shape`` image (:func:`mtlunder.utils.flops.complexity`);
+2. count parameters and FLOPs of one ``shape`` image (:func:`mtlunder.analysis.flops.complexity`);
 3. time the training step and inference of all configs in one process, interleaved, on
-   random input (:func:`mtlunder.utils.benchmark.time_rounds`); ratios are medians of
-   per-round ratios (:func:`~mtlunder.utils.benchmark.paired_ratio`). With ``ratio_sizes``,
+   random input (:func:`mtlunder.analysis.model_timing.time_rounds`); ratios are medians of
+   per-round ratios (:func:`~mtlunder.analysis.model_timing.paired_ratio`). With ``ratio_sizes``,
    the inference of the first config and of each cascade is also timed at other sizes;
 4. time the inference of the *trained* first config and cascades (last checkpoints) on the
    first val batch, where the NMS post-processing of a trained detector is loaded.
@@ -35,9 +35,9 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from mtlunder.utils.benchmark import (infer_step_fn, paired_ratio, prepare, speed_row,
-                                      time_rounds, train_step_fn)
-from mtlunder.utils.flops import complexity, infer_tasks
+from mtlunder.analysis.flops import complexity, infer_tasks
+from mtlunder.analysis.model_timing import (infer_step_fn, paired_ratio, prepare, speed_row,
+                                            time_rounds, train_step_fn)
 
 DEFAULT_CONFIGS = [
     'configs/squad/squad-retinanet_r18_demo_underwater.py',
@@ -173,7 +173,7 @@ def measure(cfgs: Sequence, shape: Sequence[int], batch_size: int, warmup: int,
             repeats: int) -> List[Dict[str, object]]:
     """Params, FLOPs (one image), train-step time and inference img/s of every config.
 
-    Speed: all models built first, then timed round-robin (:mod:`mtlunder.utils.benchmark`).
+    Speed: all models built first, then timed round-robin (:mod:`mtlunder.analysis.model_timing`).
     """
     from mtlunder.registry import MODELS
     from mtlunder.structures.multitask_data_sample import MultiTaskDataSample
@@ -246,7 +246,7 @@ def ratio_indices(model_types: Sequence[str]) -> List[int]:
 
 def time_inference(runs: Sequence[dict], batch_size: int, warmup: int,
                    repeats: int) -> List[dict]:
-    """:func:`~mtlunder.utils.benchmark.speed_row` of the inference of each prepared run,
+    """:func:`~mtlunder.analysis.model_timing.speed_row` of the inference of each prepared run,
     round-robin."""
     from mmengine.utils import ProgressBar
 
@@ -351,11 +351,11 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         'compare *early training*, not converged models; they say nothing about final '
         'accuracy. Validation: the val split of each config, once at the end.',
         f'- Parameters and FLOPs: one {args.shape[0]}x{args.shape[1]} image, 1 FLOP = 1 '
-        'multiply-add (`mtlunder.utils.flops.complexity`, operators FlopAnalyzer does not '
+        'multiply-add (`mtlunder.analysis.flops.complexity`, operators FlopAnalyzer does not '
         'know count 0).',
         f'- Speed: random {args.shape[0]}x{args.shape[1]} input, batch {args.bench_batch_size}, '
         f'{args.num_threads} CPU thread(s), median of {args.bench_repeats} interleaved rounds '
-        f'after {args.bench_warmup} warm-up call(s) (`mtlunder.utils.benchmark`); train step '
+        f'after {args.bench_warmup} warm-up call(s) (`mtlunder.analysis.model_timing`); train step '
         '= forward + backward + optimizer step; `x first`: median over the rounds of the ratio to the '
         'first row in the same round (step time for train, speed for infer).',
         f'- cos(det, enh): mean of `{CONFLICT_KEY}` logged by `GradConflictHook` every '

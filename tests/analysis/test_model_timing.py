@@ -1,4 +1,4 @@
-"""mtlunder.utils.benchmark: round-robin timing, paired ratios, random batches and the
+"""mtlunder.analysis.model_timing: round-robin timing, paired ratios, random batches and the
 speed table (timings are measured, not tested)."""
 from argparse import Namespace
 from pathlib import Path
@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from mtlunder.utils import benchmark
-from mtlunder.utils.benchmark import (format_table, num_classes_of, paired_ratio,
-                                      random_batch, run_benchmark, speed_row, time_rounds)
+from mtlunder.analysis import model_timing
+from mtlunder.analysis.model_timing import (format_table, num_classes_of, paired_ratio,
+                                            random_batch, run_benchmark, speed_row, time_rounds)
 
 TINY = Path(__file__).resolve().parents[1] / 'data' / 'configs' / 'retinanet_squadnet-tiny.py'
 pytestmark = pytest.mark.usefixtures('single_thread')
@@ -25,7 +25,7 @@ def test_time_rounds_times_round_robin_after_warmup(monkeypatch):
             clock['t'] += next(durations[name])
         return call
 
-    monkeypatch.setattr(benchmark.time, 'perf_counter', lambda: clock['t'])
+    monkeypatch.setattr(model_timing.time, 'perf_counter', lambda: clock['t'])
     rounds = time_rounds([make('a'), make('b')], warmup=1, repeats=3,
                          device=torch.device('cpu'))
     assert rounds == [[5.0, 1.0, 3.0], [2.0, 4.0, 8.0]]  # the first call of each: warm-up
