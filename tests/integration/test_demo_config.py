@@ -90,6 +90,7 @@ def test_demo_config_one_epoch_through_runner(tiny_benchmark, tmp_path):
 def test_gradient_balancer_config_trains_the_detector(tiny_benchmark, tmp_path):
     """MGDA through the Runner: per-task gradients of the real detector, weights logged,
     balancer state in the checkpoint."""
+    from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
     from mtlunder import compat
@@ -101,6 +102,13 @@ def test_gradient_balancer_config_trains_the_detector(tiny_benchmark, tmp_path):
     cfg = small_cfg(tiny_benchmark, str(tmp_path), config)
     cfg.train_cfg.val_interval = 100  # training only
     runner = Runner.from_cfg(cfg)
+    initial = {}
+
+    class SnapshotHook(Hook):  # the weights after initialisation, before the first step
+        def before_train(self, runner):
+            initial.update({k: v.detach().clone() for k, v in runner.model.state_dict().items()})
+
+    runner.register_hook(SnapshotHook())
     runner.train()
     scalars = runner.message_hub.log_scalars
     w_det = scalars['train/weight_det'].current()
@@ -108,3 +116,8 @@ def test_gradient_balancer_config_trains_the_detector(tiny_benchmark, tmp_path):
     assert w_det >= 0 and w_enh >= 0 and abs(w_det + w_enh - 1) < 1e-5  # simplex weights
     state = compat.safe_load(str(tmp_path / 'epoch_1.pth'))['state_dict']
     assert any(k.startswith('balancer.') for k in state)
+    # the detector trained: backbone, neck, det head and enh head all moved
+    for part in ('backbone.', 'neck.', 'heads.det.', 'heads.enh.'):
+        keys = [k for k in initial if k.startswith(part) and initial[k].is_floating_point()]
+        assert keys, f'no parameters under {part}'
+        assert any(not torch.equal(initial[k], state[k]) for k in keys), f'{part} unchanged'
