@@ -20,7 +20,9 @@ from torch import nn
 
 DEFAULT_METHODS = ['EW', 'UW', 'DWA', 'RLW', 'GLS', 'GeMTL', 'DTP', 'AMTL', 'FAMO', 'IMTLL',
                    'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTL',
-                   'AlignedMTL', 'NashMTL', 'DBMTL']
+                   'AlignedMTL', 'NashMTL', 'DBMTL', 'UPGrad', 'DualProj', 'FairGrad',
+                   'TorchJDMGDA', 'TorchJDCAGrad', 'TorchJDIMTLG', 'TorchJDAlignedMTL',
+                   'TorchJDPCGrad']
 
 
 class ToyDenseMultiTask(nn.Module):

@@ -14,11 +14,12 @@ from .kpi_based import AMTL, DTP, load_potentials
 from .mgda import MGDA, MGDAUB, min_norm_weights
 from .nash_mtl import NashMTL, nash_weights
 from .pcgrad import PCGrad
+from .torchjd_adapter import TORCHJD_BALANCERS, TorchJDWeighting
 from .uncertainty import UW
 
 __all__ = [
     'BaseBalancer', 'LossBalancer', 'GradBalancer', 'build_balancer', 'EW', 'RLW', 'UW', 'DWA',
     'GLS', 'GeMTL', 'DTP', 'AMTL', 'FAMO', 'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTLL', 'IMTL',
     'AlignedMTL', 'NashMTL', 'DBMTL', 'generalized_mean', 'min_norm_weights', 'imtl_g_weights',
-    'aligned_weights', 'nash_weights', 'load_potentials'
+    'aligned_weights', 'nash_weights', 'load_potentials', 'TorchJDWeighting', 'TORCHJD_BALANCERS'
 ]

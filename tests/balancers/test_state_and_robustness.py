@@ -13,7 +13,9 @@ CONFIGS = dict(
     GeMTL=dict(p_start=-0.5, p_end=0.5, total_steps=10), DTP={},
     AMTL=dict(potentials=dict(a=0.5, b=0.6, c=0.7)), FAMO={}, IMTLL={}, GradNorm={},
     MGDA={}, MGDAUB={}, PCGrad={}, CAGrad={}, IMTLG={}, IMTL={}, AlignedMTL={},
-    NashMTL=dict(update_every=2), DBMTL={})
+    NashMTL=dict(update_every=2), DBMTL={},
+    UPGrad={}, DualProj={}, FairGrad={}, TorchJDMGDA={}, TorchJDCAGrad={}, TorchJDIMTLG={},
+    TorchJDAlignedMTL={}, TorchJDPCGrad=dict(seed=1), TorchJDWeighting=dict(weighting='UPGrad'))
 
 
 def _build(name):
@@ -118,7 +120,8 @@ def test_computing_weights_has_no_side_effects(name):
         assert _same_state(before, _state(bal)), name
 
 
-STATEFUL = ['RLW', 'DWA', 'GeMTL', 'FAMO', 'GradNorm', 'PCGrad', 'NashMTL', 'DBMTL']
+STATEFUL = ['RLW', 'DWA', 'GeMTL', 'FAMO', 'GradNorm', 'PCGrad', 'NashMTL', 'DBMTL',
+            'TorchJDPCGrad']
 
 
 @pytest.mark.parametrize('name', STATEFUL)

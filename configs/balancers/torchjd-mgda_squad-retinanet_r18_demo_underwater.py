@@ -1,0 +1,5 @@
+# TorchJD's MGDA (Frank-Wolfe) on the Gram matrix; mtlunder's own is mgda_*.
+_base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
+model = dict(balancer=dict(type='TorchJDMGDA'))
+model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True)
+custom_hooks = [dict(type='BalancerHook')]
