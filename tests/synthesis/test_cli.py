@@ -71,7 +71,10 @@ def test_cli_ctrl_c_prints_one_line_and_exits_130(tmp_path):
         [sys.executable, str(ROOT / 'data_tools' / 'synth_underwater.py'), '--out', str(out),
          '--num-images', '5000', '--size', '64', '64', '--workers', '2'],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True,
+        # a shell without job control starts background jobs (pytest run with `&`) with
+        # SIGINT ignored, and the child would inherit that: give it the terminal's default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob('.uw.tmp-*/images/*.png')):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()

@@ -18,11 +18,15 @@ def test_show_dir_draws_each_source_with_its_tasks(voc_nyud_demo, tmp_path):
     import cv2
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
 
     from mtlunder.registry import MODELS
     from mtlunder.utils import register_all_modules
 
     register_all_modules()
+    # init_weights logs to mmengine's current logger; make it this test's own (an earlier
+    # test's Runner may have left one whose log file is closed)
+    MMLogger.get_instance(f'show_dir_mixture_{tmp_path.name}')
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(CONFIG).model)
     model.init_weights()
