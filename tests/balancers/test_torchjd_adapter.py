@@ -13,6 +13,7 @@ from mtlunder.balancers import TORCHJD_BALANCERS, build_balancer
 from mtlunder.registry import BALANCERS
 from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
 from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
+from tests.fixtures.ddp import exit_worker
 
 TASKS = ['a', 'b', 'c', 'd']
 
@@ -225,6 +226,7 @@ def _worker(rank, port, out_dir):
         dist.destroy_process_group()
         faulthandler.cancel_dump_traceback_later()
         stack_file.close()
+    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
 
 
 def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
+from tests.fixtures.ddp import exit_worker
 
 METHODS = ['MGDA', 'PCGrad', 'MGDAUB', 'EW', 'GLS']
 #: task b labelled only in the first half of each global batch, i.e. only on rank 0
@@ -69,6 +70,7 @@ def _worker(rank, port, out_dir):
         dist.destroy_process_group()
         faulthandler.cancel_dump_traceback_later()
         stack_file.close()
+    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
 
 
 def test_two_process_gloo_equals_single_process(tmp_path):

@@ -10,6 +10,7 @@ from torch import nn
 from mtlunder.engine.non_finite import (LAST_SKIP_REASON, SKIPPED_STEPS, describe_losses,
                                         non_finite_losses, non_finite_tensors)
 from tests.balancers.toy_model import ToyMultiTask, make_batch
+from tests.fixtures.ddp import exit_worker
 
 
 class NormToy(ToyMultiTask):
@@ -120,6 +121,7 @@ def _ddp_worker(rank, port, out_dir):
                        os.path.join(out_dir, f'{name}_rank{rank}.pth'))
     finally:
         dist.destroy_process_group()
+    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
 
 
 def test_ddp_ranks_skip_together_and_stay_identical(tmp_path):
