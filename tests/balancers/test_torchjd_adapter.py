@@ -4,7 +4,6 @@ CAGrad / IMTL-G / Aligned-MTL / PCGrad, the presence mask, DDP exactness with a 
 labelled batch and a bf16 autocast step."""
 import copy
 import os
-import time
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from mtlunder.balancers import TORCHJD_BALANCERS, build_balancer
 from mtlunder.registry import BALANCERS
 from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
 from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
-from tests.fixtures.ddp import exit_worker
+from tests.fixtures.ddp import exit_worker, run_workers
 
 TASKS = ['a', 'b', 'c', 'd']
 
@@ -231,16 +230,7 @@ def _worker(rank, port, out_dir):
 
 def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):
     """Task ``b`` is labelled only in the first half of each global batch (rank 0's part)."""
-    import torch.multiprocessing as mp
-
-    context = mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD,
-                                 join=False, start_method='spawn')
-    deadline = time.monotonic() + 120
-    while not context.join(timeout=2):
-        if time.monotonic() > deadline:
-            for proc in context.processes:
-                proc.kill()
-            pytest.fail('the DDP workers did not finish within 120 s')
+    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=120)
     single = _train(ToyMultiTask(dict(type=DDP_METHOD)), _batches(partial=True))
     start = ToyMultiTask(dict(type=DDP_METHOD)).state_dict()
     assert max(float((single[k] - start[k]).abs().max()) for k in single) > 1e-3

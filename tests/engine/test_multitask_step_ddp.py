@@ -7,13 +7,11 @@ still running after 150 s.
 """
 import os
 import socket
-import time
 
-import pytest
 import torch
 
 from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
-from tests.fixtures.ddp import exit_worker
+from tests.fixtures.ddp import exit_worker, run_workers
 
 METHODS = ['MGDA', 'PCGrad', 'MGDAUB', 'EW', 'GLS']
 #: task b labelled only in the first half of each global batch, i.e. only on rank 0
@@ -74,16 +72,7 @@ def _worker(rank, port, out_dir):
 
 
 def test_two_process_gloo_equals_single_process(tmp_path):
-    import torch.multiprocessing as mp
-
-    context = mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD,
-                                 join=False, start_method='spawn')
-    deadline = time.monotonic() + 180
-    while not context.join(timeout=2):
-        if time.monotonic() > deadline:
-            for proc in context.processes:
-                proc.kill()
-            pytest.fail('the DDP workers did not finish within 180 s')
+    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=180)
     runs = [(name, False) for name in METHODS] + [(name, True) for name in PARTIAL]
     for name, partial in runs:
         single = _train(ToyMultiTask(dict(type=name)), _batches(partial))
