@@ -75,7 +75,7 @@ def main():
 
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     runner.test()
-    compat.close_distributed()
+    compat.exit_distributed()
 
 
 if __name__ == '__main__':

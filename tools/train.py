@@ -77,7 +77,7 @@ def main():
     compat.resolve_model_wrapper(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
-    compat.close_distributed()
+    compat.exit_distributed()
 
 
 if __name__ == '__main__':
