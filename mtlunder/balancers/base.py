@@ -13,8 +13,8 @@ Conventions shared by all balancers:
 * Loss-based methods derive from :class:`LossBalancer` and implement
   :meth:`~LossBalancer.weighted_loss`; gradient-based methods derive from
   :class:`GradBalancer` and implement :meth:`~GradBalancer.gram_weights` (when inner
-  products suffice, ``gram_suffices = True``) or override
-  :meth:`~GradBalancer.combine_grads`.
+  products suffice, ``gram_suffices = True``) or :meth:`~GradBalancer.aggregate` (full
+  gradients).
 * Computing weights has no side effects. What a training step changes (loss history, step
   counters, caches, EMAs) happens in the balancer's public ``update`` (called by the
   ``combine*`` templates in training mode only), the applied weights are stored by
@@ -26,6 +26,7 @@ Conventions shared by all balancers:
   shared parameters, ``[T, P]``) or ``'repr'`` (gradients of the shared representation, the
   MGDA-UB trick; needs ``gram_suffices``).
 """
+from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -40,6 +41,20 @@ LOG_EPS = 1e-8
 def seeded_generator(seed: int, step: int) -> torch.Generator:
     """A CPU generator that depends only on ``(seed, step)``: the same draw on every rank."""
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(step)) % (2**63 - 1))
+
+
+@contextmanager
+def seeded_rng(seed: int, step: int, device: torch.device):
+    """Fork torch's CPU generator (and ``device``'s when CUDA) and seed them from
+    ``(seed, step)``; restores them on exit."""
+    value = seeded_generator(seed, step).initial_seed()
+    cuda = [device] if device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(value)
+        for dev in cuda:
+            with torch.cuda.device(dev):
+                torch.cuda.manual_seed(value)
+        yield
 
 
 @BALANCERS.register_module()
@@ -59,6 +74,8 @@ class BaseBalancer(nn.Module):
     sources: Tuple[str, ...] = ('params', 'repr')
     #: FAMO-style balancers need the losses of the same batch after the optimiser step
     needs_post_step_losses: bool = False
+    #: state kept over the rows of all tasks: a batch without every task is refused
+    needs_every_task: bool = False
     #: names of buffers whose shape is only known at the first step (resized on load)
     lazy_buffers: Tuple[str, ...] = ()
 
@@ -193,14 +210,16 @@ class GradBalancer(BaseBalancer):
     Template (what the training step calls)::
 
         combine_grads(grads [n, P], losses)          # 'params'
-         └─ combine_gram(gram_matrix(grads), losses) -> coeffs; sum_i coeffs_i grads_i
+         ├─ gram_suffices:
+         │   combine_gram(gram_matrix(grads), losses) -> coeffs; sum_i coeffs_i grads_i
+         └─ otherwise (full gradients: DBMTL, GradDrop, MoCo, TorchJD aggregators):
+             ├─ aggregate(grads, losses) -> (update, weights)  # pure: no state changes
+             ├─ update(losses, grads=grads)                    # training mode only
+             └─ record(losses, weights)
         combine_gram(gram [n, n], losses)            # 'repr' calls this directly
          ├─ gram_weights(gram, losses) -> coeffs     # pure: no state changes
          ├─ update(losses, gram=gram)                # training mode only: the state
          └─ record(losses, coeffs)                   # last_weights, for logging
-
-    Methods that need more than inner products (DBMTL) override :meth:`combine_grads` and
-    keep the same split.
     """
 
     grad_based = True
@@ -243,20 +262,41 @@ class GradBalancer(BaseBalancer):
         self.record(losses, coeffs)
         return coeffs
 
-    def combine_grads(self, grads: Tensor,
-                      losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
-        """Combine per-task gradients into one update.
+    def aggregate(self, grads: Tensor, losses: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
+        """The update of the full-gradient methods (``gram_suffices = False``) and the
+        weights it reports; no side effects.
 
         Args:
             grads: ``[n, P]`` gradient of each present task (rows in the order of ``losses``).
             losses: the present tasks' (transformed) loss values, detached.
 
         Returns:
-            ``(update [P], weights)`` with ``update = sum_i weights[i] * grads[i]`` for the
-            methods that are linear combinations.
+            ``(update [P], weights [n])``.
         """
-        coeffs = self.combine_gram(gram_matrix(grads), losses)
-        return combine_rows(coeffs, grads), dict(self.last_weights)
+        raise NotImplementedError(f'{type(self).__name__} implements neither gram_weights '
+                                  'nor aggregate')
+
+    def combine_grads(self, grads: Tensor,
+                      losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """Combine per-task gradients into one update: through :meth:`combine_gram` when
+        the Gram matrix suffices, else :meth:`aggregate`, :meth:`update` (training mode)
+        and :meth:`record`.
+
+        Args:
+            grads: ``[n, P]`` gradient of each present task (rows in the order of ``losses``).
+            losses: the present tasks' (transformed) loss values, detached.
+
+        Returns:
+            ``(update [P], {task: weight})``; ``update = sum_i weights[i] * grads[i]`` for
+            the methods that are linear combinations of the gradients.
+        """
+        if self.gram_suffices:
+            coeffs = self.combine_gram(gram_matrix(grads), losses)
+            return combine_rows(coeffs, grads), dict(self.last_weights)
+        update, weights = self.aggregate(grads, losses)
+        if self.training:
+            self.update(losses, grads=grads)
+        return update, self.record(losses, weights)
 
 
 def gram_matrix(grads: Tensor) -> Tensor:

@@ -50,10 +50,8 @@ class DBMTL(GradBalancer):
             self.grad_ema = grads.new_zeros(self.num_tasks, grads.shape[1])
         self.grad_ema[idx] = ema
 
-    def combine_grads(self, grads, losses):
+    def aggregate(self, grads, losses):
         ema = self.moving_average(grads, self.indices(list(losses)).to(grads.device))
-        if self.training:
-            self.update(losses, grads=grads)
         norms = ema.norm(dim=1)
         scales = norms.max() / (norms + 1e-12)
-        return combine_rows(scales, ema), self.record(losses, scales)
+        return combine_rows(scales, ema), scales

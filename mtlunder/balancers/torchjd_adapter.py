@@ -11,12 +11,13 @@ Randomised weightings (TorchJD's PCGrad draws its orders from torch's global gen
 under a forked generator seeded by ``(seed, step)``: the same draw on every rank and across a
 resume; the global generator is left untouched.
 
-Not adapted (see ``docs/balancers.md``): the stateful Gramian weightings ``GradVac`` and
-``PCD`` (their state is positional, over the tasks of the previous call, and not a buffer,
-so it survives neither a change of present tasks nor a resume), the weightings of the full
-Jacobian (``Constant``, ``Mean``, ``Random``, ``Sum``, ``ExcessMTL``, ``MoDo``,
-``SDMGrad``, ``CRMOGM``) and the aggregators without a weighting (``ConFIG``, ``GradDrop``,
-``TrimmedMean``, ``NashMTL``).
+Not adapted here (see ``docs/balancers.md``): the stateful Gramian weighting ``GradVac``
+(its state is positional, over the tasks of the previous call, and not a buffer; mtlunder's
+native ``GradVac`` keeps it per task pair). The weightings of the full Jacobian
+(``Constant``, ``Mean``, ``Random``, ``Sum``, ``ExcessMTL``, ``NashMTL``), the stateful
+weightings ``MoDo``, ``SDMGrad``, ``CRMOGM`` and ``PCD`` and the aggregators without a
+weighting (``ConFIG``, ``GradDrop``, ``TrimmedMean``) run through
+:class:`~mtlunder.balancers.torchjd_aggregator.TorchJDAggregator` (``grad_source='params'``).
 """
 from typing import Dict, Optional, Sequence
 
@@ -24,7 +25,7 @@ import torch
 from torch import Tensor
 
 from mtlunder.registry import BALANCERS
-from .base import GradBalancer, seeded_generator
+from .base import GradBalancer, seeded_rng
 
 #: TorchJD 0.18 ``Weighting`` classes (``<name>Weighting``) that take only the Gramian and keep
 #: no state between calls: the ones this adapter runs
@@ -32,14 +33,18 @@ GRAMIAN_WEIGHTINGS = ('UPGrad', 'DualProj', 'MGDA', 'CAGrad', 'IMTLG', 'AlignedM
                       'FairGrad', 'Krum')
 #: why the other TorchJD methods are not adapted, for the error message
 NOT_ADAPTED = {
-    **{name: 'keeps per-task state between calls that is neither a buffer nor indexed by '
-             'task (breaks on partially labelled batches and on resume)'
-       for name in ('GradVac', 'PCD')},
-    **{name: "weights the full Jacobian, not its Gramian (no grad_source='repr')"
-       for name in ('Constant', 'Mean', 'Random', 'Sum', 'ExcessMTL', 'MoDo', 'SDMGrad',
-                    'CRMOGM')},
-    **{name: "aggregates the full Jacobian without a weighting (no grad_source='repr')"
-       for name in ('ConFIG', 'GradDrop', 'TrimmedMean', 'NashMTL')},
+    'GradVac': 'keeps per-task state between calls that is neither a buffer nor indexed by '
+               'task (breaks on partially labelled batches and on resume): use mtlunder\'s '
+               'native GradVac',
+    **{name: "weights the full Jacobian, not its Gramian (no grad_source='repr'): use "
+             f"TorchJDAggregator(aggregator={name!r})"
+       for name in ('Constant', 'Mean', 'Random', 'Sum', 'ExcessMTL', 'NashMTL')},
+    **{name: 'keeps per-task state between calls (and wants the cross-Gramian of two '
+             f'batches for MoDo / SDMGrad): use TorchJDAggregator(aggregator={name!r})'
+       for name in ('MoDo', 'SDMGrad', 'CRMOGM', 'PCD')},
+    **{name: "aggregates the full Jacobian without a weighting (no grad_source='repr'): use "
+             f"TorchJDAggregator(aggregator={name!r})"
+       for name in ('ConFIG', 'GradDrop', 'TrimmedMean')},
 }
 #: registered balancer name -> (TorchJD weighting, default arguments); a ``TorchJD`` prefix
 #: where mtlunder has its own implementation under the plain name. The defaults of the
@@ -123,8 +128,7 @@ class TorchJDWeighting(GradBalancer):
         tasks = list(losses)
         weighting = self.build_weighting(self.indices(tasks))
         gram = gram.double().cpu()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seeded_generator(self.seed, int(self.step)).initial_seed())
+        with seeded_rng(self.seed, int(self.step), gram.device):
             try:
                 weights = weighting(gram)
             except ValueError as err:

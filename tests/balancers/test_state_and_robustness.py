@@ -15,7 +15,11 @@ CONFIGS = dict(
     MGDA={}, MGDAUB={}, PCGrad={}, CAGrad={}, IMTLG={}, IMTL={}, AlignedMTL={},
     NashMTL=dict(update_every=2), DBMTL={},
     UPGrad={}, DualProj={}, FairGrad={}, TorchJDMGDA={}, TorchJDCAGrad={}, TorchJDIMTLG={},
-    TorchJDAlignedMTL={}, TorchJDPCGrad=dict(seed=1), TorchJDWeighting=dict(weighting='UPGrad'))
+    TorchJDAlignedMTL={}, TorchJDPCGrad=dict(seed=1), TorchJDWeighting=dict(weighting='UPGrad'),
+    GradVac=dict(seed=1), GradDrop=dict(seed=1), MoCo={}, STCH=dict(warmup_epochs=1), PBI={},
+    TorchJDAggregator=dict(aggregator='ConFIG'), ConFIG={}, TorchJDGradDrop=dict(seed=1),
+    TrimmedMean={}, Mean={}, Sum={}, Constant=dict(weights=[1.0, 0.5, 2.0]), Random=dict(seed=1),
+    TorchJDNashMTL={}, ExcessMTL={}, MoDo={}, SDMGrad={}, CRMOGM={}, PCD={})
 
 
 def _build(name):
@@ -81,8 +85,12 @@ def test_state_dict_round_trip(name, tmp_path):
 def test_zero_and_absent_task_never_nan(name):
     bal = _build(name)
     _advance(bal, steps=2)
-    w, out, grads = _step(bal, 7, present=['a', 'b'], zero='a')
-    assert set(w) == {'a', 'b'}
+    present = TASKS if bal.needs_every_task else ['a', 'b']
+    if bal.needs_every_task:
+        with pytest.raises(ValueError, match=r"lacks \['c'\]"):
+            _step(bal, 7, present=['a', 'b'])
+    w, out, grads = _step(bal, 7, present=present, zero='a')
+    assert set(w) == set(present)
     assert all(torch.isfinite(torch.tensor(v)) for v in w.values())
     assert bool(torch.isfinite(out).all())
     if grads is not None:
@@ -100,8 +108,8 @@ def _same_state(a, b):
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_computing_weights_has_no_side_effects(name):
-    """``weighted_loss`` / ``gram_weights`` (DBMTL: ``moving_average``) change nothing: not
-    the buffers, the parameters nor the recorded weights, also before the first step."""
+    """``weighted_loss`` / ``gram_weights`` / ``aggregate`` change nothing: not the buffers,
+    the parameters nor the recorded weights, also before the first step."""
     for warm in (False, True):
         bal = _build(name)
         if warm:
@@ -116,12 +124,14 @@ def test_computing_weights_has_no_side_effects(name):
         elif bal.gram_suffices:
             assert bal.gram_weights(grads @ grads.T, losses).shape == (3, )
         else:
-            assert bal.moving_average(grads, bal.indices(TASKS)).shape == grads.shape
+            update, weights = bal.aggregate(grads, losses)
+            assert update.shape == (5, ) and weights.shape == (3, )
         assert _same_state(before, _state(bal)), name
 
 
 STATEFUL = ['RLW', 'DWA', 'GeMTL', 'FAMO', 'GradNorm', 'PCGrad', 'NashMTL', 'DBMTL',
-            'TorchJDPCGrad']
+            'TorchJDPCGrad', 'GradVac', 'GradDrop', 'MoCo', 'TorchJDGradDrop', 'Random',
+            'TorchJDNashMTL', 'ExcessMTL', 'CRMOGM', 'PCD']
 
 
 @pytest.mark.parametrize('name', STATEFUL)

@@ -1,0 +1,5 @@
+# Mean (TorchJD): the mean of the task gradients.
+_base_ = ['../squad/squad-retinanet_r18_demo_underwater.py']
+model = dict(balancer=dict(type='Mean'))
+model_wrapper_cfg = dict(type='MultiTaskDDP', find_unused_parameters=True)
+custom_hooks = [dict(type='BalancerHook')]
