@@ -38,6 +38,8 @@ import torch
 from mtlunder.analysis.flops import complexity, infer_tasks
 from mtlunder.analysis.model_timing import (infer_step_fn, paired_ratio, prepare, speed_row,
                                             time_rounds, train_step_fn)
+from mtlunder.fileio import atomic_write_text
+from mtlunder.structures import tasks_of_kind
 
 DEFAULT_CONFIGS = [
     'configs/squad/squad-retinanet_r18_demo_underwater.py',
@@ -60,6 +62,10 @@ METRIC_KEYS = {
     'input_ssim': 'enh/input_ssim',
 }
 CONFLICT_KEY = 'conflict/cos_det_enh'
+#: The boxes task (mAP) and the reference-image task (PSNR / SSIM), from the task table;
+#: ``GradConflictHook`` runs on models that have both.
+(BOXES_TASK, ) = tasks_of_kind('boxes')
+(REFERENCE_TASK, ) = tasks_of_kind('image')
 
 
 def config_name(path: str) -> str:
@@ -356,8 +362,8 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         f'- Speed: random {args.shape[0]}x{args.shape[1]} input, batch {args.bench_batch_size}, '
         f'{args.num_threads} CPU thread(s), median of {args.bench_repeats} interleaved rounds '
         f'after {args.bench_warmup} warm-up call(s) (`mtlunder.analysis.model_timing`); train step '
-        '= forward + backward + optimizer step; `x first`: median over the rounds of the ratio to the '
-        'first row in the same round (step time for train, speed for infer).',
+        '= forward + backward + optimizer step; `x first`: median over the rounds of the ratio '
+        'to the first row in the same round (step time for train, speed for infer).',
         f'- cos(det, enh): mean of `{CONFLICT_KEY}` logged by `GradConflictHook` every '
         f'{args.conflict_interval} iterations (cosine of the two tasks\' gradients on the '
         'shared parameters; for the cascade, the enhancer). n/a for single-task models.',
@@ -373,7 +379,7 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
     no_dets = False
     for name, row, res in zip(names, rows, results):
         res = dict(res)
-        if 'det' in row['tasks'] and 'error' not in res and 'mAP' not in res:
+        if BOXES_TASK in row['tasks'] and 'error' not in res and 'mAP' not in res:
             res.update(mAP='0.000 (a)', mAP50='0.000 (a)')  # CocoMetric: empty results
             no_dets = True
         lines.append(
@@ -419,14 +425,6 @@ def machine_note(num_threads: int, load: float) -> str:
             f'{platform.python_version()}')
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def compare_architectures(args, command: str, train_script: str) -> None:
     """Train, evaluate and time every config; write the report to ``args.out``.
 
@@ -454,7 +452,7 @@ def compare_architectures(args, command: str, train_script: str) -> None:
             cfg.merge_from_dict(args.cfg_options)
         cfgs.append(cfg)
         tasks = set(getattr(MODELS.build(cfg.model), 'tasks', ()))
-        interval = args.conflict_interval if {'det', 'enh'} <= tasks else None
+        interval = args.conflict_interval if {BOXES_TASK, REFERENCE_TASK} <= tasks else None
         short = short_budget_cfg(cfg, args.iters, args.batch_size, args.num_workers, interval)
         work_dir = osp.join(args.work_dir, name)
         res = finished_run(short, name, work_dir) if args.reuse_runs else None
@@ -482,7 +480,7 @@ def compare_architectures(args, command: str, train_script: str) -> None:
         names, rows, results, model_types, args, command, machine_note(args.num_threads, load),
         datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), extra)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    write_atomic(args.out, report)
+    atomic_write_text(args.out, report)
     print(report)
     print(f'written to {args.out}; {sum("error" not in r for r in results)}/{len(results)} '
           'runs trained and evaluated')

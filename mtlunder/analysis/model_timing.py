@@ -132,6 +132,7 @@ def prepare(cfg, args, device: torch.device) -> dict:
     from mmengine.runner import Runner
 
     from mtlunder.registry import MODELS
+    from mtlunder.structures import tasks_of_kind
 
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)
@@ -142,7 +143,8 @@ def prepare(cfg, args, device: torch.device) -> dict:
         model.init_weights()  # e.g. the focal-loss prior bias: realistic NMS load
     finally:
         logger.setLevel(level)
-    tasks = tuple(getattr(model, 'tasks', None) or ('det', ))
+    # a plain mmdet detector has no ``tasks``: it is the boxes task alone
+    tasks = tuple(getattr(model, 'tasks', None) or tasks_of_kind('boxes'))
     if args.input == 'real':
         loader_cfg = cfg.train_dataloader.copy()
         loader_cfg.batch_size = args.batch_size

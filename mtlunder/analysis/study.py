@@ -428,7 +428,7 @@ def train_and_test(study: Study, run: StudyRun, seed: int, train_script: str,
         wall_time_s=dict(train, test), commands=dict(train, test), resumed, finished_at,
         host``.
     """
-    from mtlunder.data_converters.io import atomic_write_text
+    from mtlunder.fileio import atomic_write_text
     from mtlunder.evaluation.single_task_results import find_checkpoint, sha256_file
 
     work = run_dir(study, run.name, seed)
@@ -493,7 +493,7 @@ def collect_results(study: Study, stale: str = 'error') -> dict:
 
 def write_results(study: Study, stale: str = 'error') -> dict:
     """Write :attr:`Study.results_file` (atomically) and the page from it; the results."""
-    from mtlunder.data_converters.io import atomic_write_text
+    from mtlunder.fileio import atomic_write_text
 
     from .study_report import write_report
 

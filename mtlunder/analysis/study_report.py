@@ -18,7 +18,6 @@ import math
 import os
 import os.path as osp
 import statistics
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 #: cell of a statistic with no value
@@ -290,6 +289,7 @@ def plot_study(summary: dict, keys: Sequence[str], path: str, title: str) -> Non
     import matplotlib.pyplot as plt
 
     from mtlunder.evaluation.metric_directions import lower_is_better
+    from mtlunder.fileio import atomic_open
 
     panels = [(f'{k} ({"lower" if lower_is_better(k) else "higher"} is better)',
                {run: summary['metrics'][run][k] for run in summary['runs']}, 1.0)
@@ -313,23 +313,16 @@ def plot_study(summary: dict, keys: Sequence[str], path: str, title: str) -> Non
         ax.axis('off')
     fig.suptitle(f'{title}: mean ± sample std over seeds', fontsize=10)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.tmp-',
-                               dir=osp.dirname(osp.abspath(path)))
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with atomic_open(path, 'wb') as f:
             fig.savefig(f, format='png', dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
     finally:
         plt.close(fig)
 
 
 def write_report(results: dict, page: str, results_file: Optional[str] = None) -> str:
     """Write the page (Markdown) and its PNG (same stem) atomically; the page text."""
-    from mtlunder.data_converters.io import atomic_write_text
+    from mtlunder.fileio import atomic_write_text
 
     summary = summarise(results)
     os.makedirs(osp.dirname(osp.abspath(page)), exist_ok=True)

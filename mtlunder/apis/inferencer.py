@@ -5,18 +5,20 @@ mmdet's ``DetInferencer`` structure on mmengine's ``BaseInferencer`` (``preproce
 ``bboxes``; output folders ``vis/`` and ``preds/``), for every task of the task table: the
 files written for a task follow its label kind (:data:`mtlunder.structures.TASK_SPECS`).
 """
+import contextlib
 import glob
 import json
 import logging
 import os
 import os.path as osp
 import sys
-import uuid
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 from mmengine.infer import BaseInferencer
 
+from mtlunder.fileio import (atomic_imwrite, atomic_path, atomic_write_bytes,
+                             atomic_write_palette_png)
 from mtlunder.structures import TASK_SPECS
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -431,7 +433,7 @@ class MultiTaskInferencer(BaseInferencer):
                        pred_score_thr=self.score_thr if pred_score_thr is None
                        else pred_score_thr, no_save_vis=True, no_save_pred=True)
         acc = dict(predictions=[], visualization=[], enhanced=[], json=[])
-        shape, writer, tmp = [], None, None
+        shape, writer = [], None
 
         def frames() -> Iterator[dict]:
             index = 0
@@ -444,46 +446,37 @@ class MultiTaskInferencer(BaseInferencer):
                 index += 1
 
         try:
-            draw = out_video is not None or return_vis
-            for pred, vis, enhanced in self._run(frames(), batch_size, '', progress,
-                                                 **dict(options, return_vis=draw)):
-                acc['predictions'].append(pred)
-                if out_json is not None:
-                    acc['json'].append(pred if isinstance(pred, dict) else self.pred2dict(
-                        pred, pred_score_thr=options['pred_score_thr']))
-                if out_video is not None:
-                    if writer is None:
-                        folder = osp.dirname(osp.abspath(out_video))
-                        os.makedirs(folder, exist_ok=True)
-                        base, ext = osp.splitext(osp.basename(out_video))
-                        tmp = osp.join(folder, f'.{base}.tmp-{uuid.uuid4().hex[:8]}{ext}')
-                        writer = _video_writer(tmp, fps, (vis.shape[1], vis.shape[0]))
-                    writer.write(np.ascontiguousarray(vis[..., ::-1]))
-                if return_vis:
-                    acc['visualization'].append(vis)
-                    if enhanced is not None:
-                        acc['enhanced'].append(enhanced)
-            if not acc['predictions']:
-                raise UnreadableInput(f'{path}: no frame could be read')
-            if writer is not None:
-                writer.release()
-                writer = None
-                os.replace(tmp, out_video)
-                tmp = None
+            # the video goes to a temporary file (atomic_path) that replaces out_video when
+            # every frame is written; its writer is released first (callbacks run last in,
+            # first out), on success and on error alike
+            with contextlib.ExitStack() as video:
+                draw = out_video is not None or return_vis
+                for pred, vis, enhanced in self._run(frames(), batch_size, '', progress,
+                                                     **dict(options, return_vis=draw)):
+                    acc['predictions'].append(pred)
+                    if out_json is not None:
+                        acc['json'].append(pred if isinstance(pred, dict) else self.pred2dict(
+                            pred, pred_score_thr=options['pred_score_thr']))
+                    if out_video is not None:
+                        if writer is None:
+                            writer = _video_writer(video.enter_context(atomic_path(out_video)),
+                                                   fps, (vis.shape[1], vis.shape[0]))
+                            video.callback(writer.release)
+                        writer.write(np.ascontiguousarray(vis[..., ::-1]))
+                    if return_vis:
+                        acc['visualization'].append(vis)
+                        if enhanced is not None:
+                            acc['enhanced'].append(enhanced)
+                if not acc['predictions']:
+                    raise UnreadableInput(f'{path}: no frame could be read')
         finally:
             cap.release()
             if own_bar:
                 progress.file.write('\n')
-            if writer is not None:
-                writer.release()
-            if tmp is not None and osp.exists(tmp):
-                os.remove(tmp)
         height, width = shape
         result = dict(video=path, fps=fps, width=width, height=height,
                       num_frames=len(acc['predictions']))
         if out_json is not None:
-            from mtlunder.visualization import atomic_write_bytes
-
             doc = dict(result, frames=acc['json'])
             atomic_write_bytes(out_json, json.dumps(doc).encode())
         result['frames'] = acc['predictions']
@@ -649,8 +642,6 @@ class MultiTaskInferencer(BaseInferencer):
         for spec in TASK_SPECS.values():
             if spec.kind != 'boxes' and spec.pred_field in sample:
                 files[spec.name] = write_task_files(spec, sample, pred_out_dir, stem, image)
-        from mtlunder.visualization import atomic_write_bytes
-
         record['files'] = dict(files, preds=[osp.join('preds', f'{stem}.json')])
         atomic_write_bytes(osp.join(pred_out_dir, 'preds', f'{stem}.json'),
                            json.dumps(record).encode())
@@ -687,8 +678,7 @@ def write_task_files(spec, sample, out_dir: str, stem: str,
 
     ``image``: the BGR uint8 input, for the colour overlay of a class map.
     """
-    from mtlunder.visualization import (atomic_imwrite, atomic_write_palette_png,
-                                        class_overlay, class_palette, dense_map_picture,
+    from mtlunder.visualization import (class_overlay, class_palette, dense_map_picture,
                                         is_probability_map, map_array, rgb01_to_bgr_uint8)
 
     data = sample.get(spec.pred_field).data

@@ -119,8 +119,9 @@ def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None,
                     kpi_scales: Optional[Dict[str, float]] = None) -> Dict[str, float]:
     """Read single-task KPIs (potentials) from a json file.
 
-    Layouts: the recorded ``single_task_results.json``
-    (:func:`~mtlunder.evaluation.single_task_results.load_single_task_results`), whose
+    Layouts: the recorded ``single_task_results.json`` (validated by
+    :func:`~mtlunder.evaluation.single_task_results.check_single_task_results`, the checks
+    of ``load_single_task_results``, on the json read once here), whose
     ``tasks.<task>.metrics[kpi_keys[task]]`` is read; ``{task: {metric_key: value}}``, read
     the same way; or ``{task: value}`` (the KPI itself). A metric is divided by
     ``kpi_scales[task]`` (default 1) and must be higher-is-better
@@ -131,7 +132,7 @@ def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None,
         FileNotFoundError: ``path`` is missing (the message names the command that writes it).
     """
     from mtlunder.evaluation.metric_directions import lower_is_better
-    from mtlunder.evaluation.single_task_results import (load_single_task_results,
+    from mtlunder.evaluation.single_task_results import (check_single_task_results,
                                                          missing_results_error)
 
     if not osp.isfile(path):
@@ -143,7 +144,7 @@ def load_potentials(path: str, kpi_keys: Optional[Dict[str, str]] = None,
             raise ValueError(f'potentials file {path} is not valid json: {err}') from err
     if isinstance(raw, dict) and 'format_version' in raw:
         raw = {task: entry['metrics']
-               for task, entry in load_single_task_results(path)['tasks'].items()}
+               for task, entry in check_single_task_results(raw, path)['tasks'].items()}
     kpi_keys, kpi_scales = kpi_keys or {}, kpi_scales or {}
     out = {}
     for task, entry in raw.items():

@@ -6,6 +6,7 @@ import numpy as np
 from .underwater_benchmark import read_benchmark
 from .coco import load_json
 from .dense import DENSE_LAYOUT, IGNORE_INDEX
+from .detection import BOXES_TASK, REFERENCE_TASK
 from .io import DataError, image_size, progress, read_label_map
 from .report import Report
 
@@ -64,8 +65,8 @@ def _check_benchmark(root: Path, report: Report, show_progress: bool) -> None:
             report.add('error', f'{where}: json size {img["width"]}x{img["height"]} != file '
                        f'{size[0]}x{size[1]}')
         ref = img.get('reference')
-        if ('enh' in tasks) != bool(ref):
-            report.add('error', f'{where}: "enh" in tasks must go with a reference '
+        if (REFERENCE_TASK in tasks) != bool(ref):
+            report.add('error', f'{where}: "{REFERENCE_TASK}" in tasks must go with a reference '
                        f'(tasks {tasks}, reference {ref!r})')
         if ref:
             ref_size = _size_or_error(root / 'references' / ref, report)
@@ -78,8 +79,8 @@ def _check_benchmark(root: Path, report: Report, show_progress: bool) -> None:
 def _check_boxes(where: str, img: dict, boxes: list, cat_ids: set, report: Report) -> None:
     """Boxes need ``det`` in the image's tasks, a known category, positive size and to lie
     inside the image (half a pixel of tolerance)."""
-    if boxes and 'det' not in img.get('tasks', ['det']):
-        report.add('error', f'{where}: has boxes but "det" is not in its tasks')
+    if boxes and BOXES_TASK not in img.get('tasks', [BOXES_TASK]):
+        report.add('error', f'{where}: has boxes but "{BOXES_TASK}" is not in its tasks')
     for ann in boxes:
         report.count('boxes')
         x, y, w, h = ann['bbox']

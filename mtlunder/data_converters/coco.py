@@ -3,7 +3,8 @@ import json
 from pathlib import Path
 from typing import List
 
-from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, sorted_records
+from .detection import (BOXES_TASK, Box, ClassResolver, DetImage, boxes_record, clip_box,
+                        sorted_records)
 from .io import DataError, checked_size, progress
 from .report import Report
 
@@ -75,7 +76,7 @@ def read_coco_detection(ann_file: Path, image_root: Path, resolver: ClassResolve
             report.add('size_mismatch', f'{path}: json size {img["width"]}x{img["height"]} '
                        f'!= image {size[0]}x{size[1]}; excluded')
             continue
-        labelled = 'det' in img.get('tasks', ['det'])
+        labelled = BOXES_TASK in img.get('tasks', [BOXES_TASK])
         rec_boxes, invalid = [], 0
         for ann, (x, y, w, h) in boxes[image_id]:
             where = f'{ann_file}: annotation {ann["id"]} ({img["file_name"]})'

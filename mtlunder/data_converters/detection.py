@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from mtlunder.structures import tasks_of_kind
+
 from .io import DataError
 from .report import Report
 
 #: Detection categories of the underwater benchmark (DUO / URPC order, ids 1..4).
+#: The task of the boxes and the task of the clean reference in the images' ``tasks``
+#: (the task table's ``boxes`` and ``image`` kinds: ``det``, ``enh``).
+(BOXES_TASK, ) = tasks_of_kind('boxes')
+(REFERENCE_TASK, ) = tasks_of_kind('image')
+
 UNDERWATER_CLASSES = ('holothurian', 'echinus', 'scallop', 'starfish')
 
 
@@ -171,7 +178,7 @@ def to_coco(images: Sequence[DetImage], classes: Sequence[str],
                             for n, i in cat_ids.items()])
     for image_id, rec in enumerate(images, start=1):
         entry = dict(id=image_id, file_name=file_name(rec), width=int(rec.width),
-                     height=int(rec.height), tasks=['det'] if rec.labelled else [])
+                     height=int(rec.height), tasks=[BOXES_TASK] if rec.labelled else [])
         if extra is not None:
             entry.update(extra(rec))
         coco['images'].append(entry)

@@ -1,19 +1,19 @@
-"""File access shared by the data converters: checked image reads, atomic files, progress.
+"""File access shared by the data converters: checked image reads, file output under the
+output policy, progress.
 
 Output folders: :mod:`.output`.
 
 Every reader raises :class:`DataError` with the offending path in the message, so a
 converter can either stop with a clear error or log a skip that names the file.
 """
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mtlunder import fileio
 from .output import check_file_output
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -123,22 +123,15 @@ def copy_file(src: Path, dst: Path) -> None:
 
 def atomic_write_text(path: Path, text: str, overwrite: bool = True,
                       inputs: Sequence[Optional[Path]] = ()) -> None:
-    """Write a text file through a temporary file in the same folder and ``os.replace``;
-    a ``path`` that is one of ``inputs``, or replaces a file inside one, is refused
-    (:func:`.output.check_file_output`)."""
+    """The data tools' file output: :func:`mtlunder.fileio.atomic_write_text` under the
+    output policy. A ``path`` that is one of ``inputs``, or replaces a file inside one, is
+    refused (:func:`.output.check_file_output`), and so is an existing ``path`` without
+    ``overwrite``."""
     path = Path(path).resolve()
     check_file_output(path, inputs)
     if path.exists() and not overwrite:
         raise FileExistsError(f'{path} already exists; pass --overwrite to replace it')
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.tmp-', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    fileio.atomic_write_text(path, text)
 
 
 def progress(iterable: Iterable, total: Optional[int] = None, desc: str = '',

@@ -25,7 +25,8 @@ import numpy as np
 
 from mtlunder.structures import TASK_SPECS
 
-from .detection import UNDERWATER_CLASSES, Box, ClassResolver, DetImage, to_coco
+from .detection import (BOXES_TASK, REFERENCE_TASK, UNDERWATER_CLASSES, Box, ClassResolver,
+                        DetImage, to_coco)
 from .io import DataError, copy_file, progress, read_rgb, write_png
 from .output import atomic_dir, check_output
 from .report import Report, format_table
@@ -215,7 +216,8 @@ def _rgbd_items(spec: SourceSpec, water_types: Sequence[str], seed: int,
             continue
         rendered = _RenderedFrame(frame, water_types, seed)
         items.append(BenchmarkItem(spec.name, frame.key, image.shape[1], image.shape[0],
-                                   ['enh'], image=rendered.image, reference=rendered.reference,
+                                   [REFERENCE_TASK], image=rendered.image,
+                                   reference=rendered.reference,
                                    info=rendered.info))
     report.count(f'rgbd frames ({spec.name})', len(items))
     return items
@@ -310,7 +312,7 @@ def build_underwater_benchmark(out_dir: Path,
         sub = Report(spec.name)
         for rec in read_detection_source(spec, resolver, sub, keep_unlabelled, show_progress):
             items.append(BenchmarkItem(spec.name, rec.key, rec.width, rec.height,
-                                       ['det'] if rec.labelled else [], rec.path,
+                                       [BOXES_TASK] if rec.labelled else [], rec.path,
                                        boxes=rec.boxes))
         report.merge(_prefixed(sub, spec.name))
     for spec in enh_sources:
@@ -318,8 +320,8 @@ def build_underwater_benchmark(out_dir: Path,
 
         sub = Report(spec.name)
         for pair in read_pairs(spec.path, sub, spec.kind, resize_reference, show_progress):
-            items.append(BenchmarkItem(spec.name, pair.key, pair.width, pair.height, ['enh'],
-                                       pair.input_path, pair.reference_path,
+            items.append(BenchmarkItem(spec.name, pair.key, pair.width, pair.height,
+                                       [REFERENCE_TASK], pair.input_path, pair.reference_path,
                                        pair.resize_reference))
         report.merge(_prefixed(sub, spec.name))
     if rgbd_sources and water_types is None:
@@ -363,7 +365,7 @@ def build_underwater_benchmark(out_dir: Path,
         next_image, next_ann = 1, 1
         for name in SPLIT_NAMES[:len(split)]:
             recs = [DetImage(Path(entries[id(it)]['file_name']), it.key, it.width, it.height,
-                             it.boxes, 'det' in it.tasks) for it in per_split[name]]
+                             it.boxes, BOXES_TASK in it.tasks) for it in per_split[name]]
             coco = to_coco(recs, classes, file_name=lambda r: r.path.as_posix())
             for entry, it in zip(coco['images'], per_split[name]):
                 old_id = entry['id']

@@ -9,7 +9,8 @@ detection labels).
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .detection import Box, ClassResolver, DetImage, boxes_record, clip_box, sorted_records
+from .detection import (BOXES_TASK, Box, ClassResolver, DetImage, boxes_record, clip_box,
+                        sorted_records)
 from .io import DataError, checked_size, copy_file, is_image_file, progress
 from .report import Report
 from .voc import image_key, unlabelled_record
@@ -131,7 +132,7 @@ def write_yolo(coco: dict, image_root: Path, out_dir: Path, show_progress: bool 
     for img in progress(coco['images'], desc='YOLO export', enabled=show_progress):
         rel = Path(img['file_name'])
         copy_file(Path(image_root) / rel, out_dir / 'images' / rel)
-        if 'det' not in img.get('tasks', ['det']):
+        if BOXES_TASK not in img.get('tasks', [BOXES_TASK]):
             continue
         w, h = float(img['width']), float(img['height'])
         lines = []

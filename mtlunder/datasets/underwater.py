@@ -11,7 +11,7 @@ from mmengine.fileio import exists, get_local_path
 from mmengine.logging import print_log
 
 from mtlunder.registry import DATASETS
-from mtlunder.structures import TASK_NAMES
+from mtlunder.structures import TASK_NAMES, tasks_of_kind
 
 from .seeding import SeededSampleMixin
 
@@ -29,6 +29,11 @@ EXTRA_IMAGE_KEYS = ('water_type', 'range_min', 'range_mean', 'range_max', 'depth
 DEFAULT_DATA_PREFIX = dict(img='images/', ref='references/', seg='segmentation/',
                            depth='depth/')
 
+#: The task of the COCO boxes and the task of the clean reference (the task table's
+#: ``boxes`` and ``image`` kinds: ``det`` and ``enh``).
+(BOXES_TASK, ) = tasks_of_kind('boxes')
+(REFERENCE_TASK, ) = tasks_of_kind('image')
+
 #: Optional per-image label files: task -> (image entry key, ``data_prefix`` key, data
 #: info key). An image labelled for the task must name its file.
 LABEL_FILE_KEYS = dict(seg=('segmentation', 'seg', 'seg_path'),
@@ -41,7 +46,8 @@ def image_tasks(img_info: dict) -> tuple:
     detection-only set)."""
     tasks = img_info.get('tasks')
     if tasks is None:
-        tasks = ('det', 'enh') if img_info.get('reference') else ('det', )
+        tasks = ((BOXES_TASK, REFERENCE_TASK) if img_info.get('reference')
+                 else (BOXES_TASK, ))
     return tuple(tasks)
 
 
@@ -155,9 +161,9 @@ class UnderwaterMultiTaskDataset(SeededSampleMixin, CocoDataset):
         """Raise a ValueError naming the file, image and annotation for bad input."""
         where = f"'{self.ann_file}', image {img_info['img_id']} ({img_info['file_name']})"
         tasks = self._tasks_of(img_info)
-        if anns and 'det' not in tasks:
+        if anns and BOXES_TASK not in tasks:
             raise ValueError(f'{where} has {len(anns)} boxes but is not labelled for '
-                             f"'det' (tasks {list(tasks)})")
+                             f"'{BOXES_TASK}' (tasks {list(tasks)})")
         for ann in anns:
             if ann['category_id'] not in coco.cats:
                 raise ValueError(f"{where}: annotation {ann['id']} has category_id "
@@ -176,10 +182,10 @@ class UnderwaterMultiTaskDataset(SeededSampleMixin, CocoDataset):
             raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
                              f'({img_info["file_name"]}): unknown tasks {unknown}; '
                              f'expected names from {TASK_NAMES}')
-        if 'enh' in tasks and not img_info.get('reference'):
+        if REFERENCE_TASK in tasks and not img_info.get('reference'):
             raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
-                             f"({img_info['file_name']}) is labelled for 'enh' but has "
-                             'no reference')
+                             f"({img_info['file_name']}) is labelled for '{REFERENCE_TASK}' "
+                             'but has no reference')
         for task, (entry_key, _, _) in LABEL_FILE_KEYS.items():
             if task in tasks and not img_info.get(entry_key):
                 raise ValueError(f"'{self.ann_file}', image {img_info['img_id']} "
@@ -240,5 +246,5 @@ class UnderwaterMultiTaskDataset(SeededSampleMixin, CocoDataset):
 
     @staticmethod
     def _only_other_tasks(info: dict, min_size: int) -> bool:
-        return ('det' not in info['tasks'] and len(info['tasks']) > 0
+        return (BOXES_TASK not in info['tasks'] and len(info['tasks']) > 0
                 and min(info['width'], info['height']) >= min_size)

@@ -192,7 +192,8 @@ def record_single_task(work_dirs: Sequence[str], out_file: str, checkpoint: str 
         ValueError: a run whose model has not exactly one task, or two runs of one task
             (both work dirs named); the errors of :func:`read_run`.
     """
-    from mtlunder.data_converters.io import atomic_write_text, progress
+    from mtlunder.data_converters.io import progress
+    from mtlunder.fileio import atomic_write_text
 
     if not work_dirs:
         raise ValueError('record_single_task needs the work dirs of the single-task runs')
@@ -231,6 +232,16 @@ def load_single_task_results(path: str) -> dict:
             results = json.load(f)
         except json.JSONDecodeError as err:
             raise ValueError(f'{path} is not valid json: {err}') from err
+    return check_single_task_results(results, path)
+
+
+def check_single_task_results(results, path: str) -> dict:
+    """Validate the parsed json ``results`` of the file ``path`` (named in the errors) as
+    :func:`load_single_task_results` does, for a caller that has read the file already.
+
+    Raises:
+        ValueError: not such a file (wrong version, task or field), naming what is wrong.
+    """
     if not isinstance(results, dict) or results.get('format_version') != FORMAT_VERSION:
         raise ValueError(f'{path} is not a single-task results file of format_version '
                          f'{FORMAT_VERSION}; write it with `{record_command(path)}`')

@@ -1,5 +1,6 @@
 from .grad_conflict import load_conflict_scalars, plot_conflicts
-from .io import atomic_imwrite, atomic_write_bytes, atomic_write_palette_png
+# the atomic writers, public here before they moved to mtlunder.fileio
+from mtlunder.fileio import atomic_imwrite, atomic_write_bytes, atomic_write_palette_png
 from .maps import class_palette, dense_map_picture, map_range, rgb01_to_bgr_uint8
 from .multitask_visualizer import (MultiTaskLocalVisualizer, class_overlay, is_probability_map,
                                    map_array)

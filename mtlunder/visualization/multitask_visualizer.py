@@ -64,7 +64,7 @@ class MultiTaskLocalVisualizer(DetLocalVisualizer):
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            from .io import atomic_imwrite
+            from mtlunder.fileio import atomic_imwrite
 
             atomic_imwrite(out_file, np.ascontiguousarray(drawn[..., ::-1]))
         else:

@@ -257,10 +257,16 @@ def test_stale_temporary_folder_of_a_killed_build_is_removed(tmp_path, caplog):
     running.mkdir()
     (running / MARKER).write_text(json.dumps(dict(tool='t', pid=os.getpid(),
                                                   host=os.uname().nodename)))
-    with caplog.at_level(logging.WARNING, logger='mtlunder.data_converters.output'):
-        build_underwater_benchmark(out, [SourceSpec('d', 'voc', src)], show_progress=False)
+    # the handler on the module's logger itself: the records do not depend on propagation
+    output_logger = logging.getLogger('mtlunder.data_converters.output')
+    output_logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger=output_logger.name):
+            build_underwater_benchmark(out, [SourceSpec('d', 'voc', src)], show_progress=False)
+    finally:
+        output_logger.removeHandler(caplog.handler)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['.out.tmp-running', 'out', 'src']
-    removed = [r.getMessage() for r in caplog.records if 'removed' in r.getMessage()]
+    removed = sorted({r.getMessage() for r in caplog.records if 'removed' in r.getMessage()})
     assert len(removed) == 1 and stale[0].name in removed[0] and 'MB' in removed[0]
     assert any('.out.tmp-running' in r.getMessage() and 'left alone' in r.getMessage()
                for r in caplog.records)

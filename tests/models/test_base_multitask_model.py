@@ -49,7 +49,7 @@ def test_importing_the_models_does_not_load_the_engine():
 def test_train_step_runs_the_registered_engine_step(monkeypatch):
     from mtlunder.engine import multitask_train_step
     from mtlunder.registry import FUNCTIONS
-    from tests.models.test_multitask_detector import build, make_batch
+    from tests.models.detectors.test_multitask_detector import build, make_batch
 
     assert FUNCTIONS.get('multitask_train_step') is multitask_train_step
     calls = []

@@ -1,3 +1,4 @@
-from .multitask_data_preprocessor import MultiTaskDataPreprocessor, denormalize
+from .multitask_data_preprocessor import (MultiTaskDataPreprocessor, denormalize,
+                                          input_normalization)
 
-__all__ = ['MultiTaskDataPreprocessor', 'denormalize']
+__all__ = ['MultiTaskDataPreprocessor', 'denormalize', 'input_normalization']

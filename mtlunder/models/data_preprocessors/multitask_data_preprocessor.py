@@ -1,12 +1,13 @@
 """Data preprocessor that normalises and pads the clean reference exactly like the input."""
 from numbers import Number
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from mmdet.models.data_preprocessors import DetDataPreprocessor
+from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
-from torch import Tensor
+from torch import Tensor, nn
 
 from mtlunder.registry import MODELS
 
@@ -52,6 +53,9 @@ class MultiTaskDataPreprocessor(DetDataPreprocessor):
 
     Args:
         **kwargs: the arguments of :class:`mmdet.models.DetDataPreprocessor`.
+
+    What the model needs to know of the inputs is public and read-only:
+    :attr:`normalization` and :attr:`channel_conversion`.
     """
 
     def __init__(self, *args, batch_augments: Optional[list] = None, **kwargs) -> None:
@@ -75,17 +79,47 @@ class MultiTaskDataPreprocessor(DetDataPreprocessor):
             raise ValueError(f'gt_clean of {sample.metainfo.get("img_path")} has shape '
                              f'{tuple(clean.shape)}, expected [C, {input_hw[0]}, '
                              f'{input_hw[1]}] like its input')
-        if self._channel_conversion:
+        if self.channel_conversion:
             clean = clean[[2, 1, 0], ...]
         clean = clean.float()
-        if self._enable_normalize:
+        if self.normalization is not None:
             clean = (clean - self.mean) / self.std
         pad_h, pad_w = sample.batch_input_shape
         return F.pad(clean, (0, pad_w - clean.shape[-1], 0, pad_h - clean.shape[-2]),
                      'constant', self.pad_value)
 
+    @property
+    def normalization(self) -> Optional[Tuple[Tensor, Tensor]]:
+        """(mean, std), each [C] in 0-255 units in the output's channel order (RGB after
+        ``bgr_to_rgb``), or None when the inputs are not normalised."""
+        return input_normalization(self)[0]
+
+    @property
+    def channel_conversion(self) -> bool:
+        """Whether the channels are swapped (``bgr_to_rgb`` / ``rgb_to_bgr``): images are
+        loaded BGR (mmcv), so True means the model sees RGB."""
+        return input_normalization(self)[1]
+
     def denormalize(self, tensor: Tensor, clamp: bool = True) -> Tensor:
         """:func:`denormalize` with this preprocessor's mean and std (RGB if converted)."""
-        if not self._enable_normalize:
+        if self.normalization is None:
             return denormalize(tensor, None, None, clamp)
-        return denormalize(tensor, self.mean.flatten(), self.std.flatten(), clamp)
+        return denormalize(tensor, *self.normalization, clamp)
+
+
+def input_normalization(
+        preprocessor: nn.Module) -> Tuple[Optional[Tuple[Tensor, Tensor]], bool]:
+    """(normalization, channel_conversion) of any model's data preprocessor, as
+    :attr:`MultiTaskDataPreprocessor.normalization` / ``.channel_conversion``.
+
+    mmengine's :class:`~mmengine.model.ImgDataPreprocessor` (the base of mmdet's
+    ``DetDataPreprocessor`` and of :class:`MultiTaskDataPreprocessor`) keeps both settings
+    in private attributes and has no public accessor; this is the one place that reads
+    them. Any other preprocessor (e.g. mmengine's ``BaseDataPreprocessor``, the default)
+    neither normalises nor converts channels.
+    """
+    if not isinstance(preprocessor, ImgDataPreprocessor):
+        return None, False
+    normalization = ((preprocessor.mean.flatten(), preprocessor.std.flatten())
+                     if preprocessor._enable_normalize else None)
+    return normalization, bool(preprocessor._channel_conversion)

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from mtlunder.registry import MODELS
 from mtlunder.structures import TASK_SPECS
 from ..base_multitask_model import BaseMultiTaskModel
+from ..data_preprocessors import input_normalization
 from ..heads import BaseTaskHead
 from ..necks import BaseMultiTaskNeck
 
@@ -112,14 +113,14 @@ class MultiTaskDetector(BaseMultiTaskModel):
 
         Images are loaded BGR (mmcv); the tensor is RGB when the preprocessor converts.
         """
-        pre = self.data_preprocessor
-        if getattr(pre, '_enable_normalize', False):
-            mean, std = pre.mean.view(-1).tolist(), pre.std.view(-1).tolist()
+        normalization, rgb = input_normalization(self.data_preprocessor)
+        if normalization is not None:
+            mean, std = normalization[0].tolist(), normalization[1].tolist()
         else:
             mean, std = [0.0] * 3, [1.0] * 3
         if len(mean) == 1:
             mean, std = mean * 3, std * 3
-        return mean, std, bool(getattr(pre, '_channel_conversion', False))
+        return mean, std, rgb
 
     @property
     def tasks(self) -> Tuple[str, ...]:

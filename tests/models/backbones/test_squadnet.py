@@ -89,7 +89,7 @@ def test_bad_arguments():
 
 # --- the downsampling unit and the shipped SquadNet-base configs (official code) -----------
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 NYUD_BASE = osp.join(ROOT, 'configs', 'nyud', 'squadnet-base_aspp_seg-depth_300e_nyud.py')
 PASCAL_BASE = osp.join(ROOT, 'configs', 'pascal_context',
                        'squadnet-base_aspp_4task_300e_pascal-context.py')

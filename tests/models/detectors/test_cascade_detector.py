@@ -9,7 +9,7 @@ from mtlunder.analysis.flops import complexity
 from mtlunder.analysis.model_timing import random_batch
 from mtlunder.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / 'configs/baselines/cascade-enh-det_r18_demo_underwater.py'
 SEPARATE = ROOT / 'configs/baselines/cascade-enh-det-separate_r18_demo_underwater.py'
 

@@ -1,4 +1,5 @@
-"""Shared fixtures of the architecture tests."""
+"""Fixtures of the model tests (backbones, necks, heads, detectors): mtlunder's registries
+and scope, and one intra-op thread per module (tests/conftest.py ``single_thread``)."""
 import pytest
 
 from mtlunder.utils import register_all_modules
@@ -11,5 +12,5 @@ def mtlunder_scope():
 
 @pytest.fixture(scope='module', autouse=True)
 def _single_thread_modules(single_thread):
-    """Every architecture test module runs with one thread (tests/conftest.py)."""
+    """Every model test module runs with one thread."""
     yield

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mtlunder.analysis.model_timing import random_batch
 from mtlunder.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIGS = ['configs/etr_nlp/etr-retinanet_r18_demo_underwater.py',
            'configs/baselines/shared-fpn-retinanet_r18_demo_underwater.py',
            'configs/baselines/per-task-fpn-retinanet_r18_demo_underwater.py',

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mtlunder.analysis.model_timing import random_batch
 from mtlunder.registry import MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SINGLE = {'det': ROOT / 'configs/baselines/single-det-retinanet_r18_demo_underwater.py',
           'enh': ROOT / 'configs/baselines/single-enh_r18_demo_underwater.py'}
 EVALUATORS = {'det': 'TaskCocoMetric', 'enh': 'EnhancementMetric'}

@@ -118,3 +118,34 @@ def test_denormalize_inverts_the_normalisation():
                                .expand(3, 2, 2) / 255.)
     assert torch.equal(build(mean=None, std=None).denormalize(torch.full((3, 1, 1), 51.)),
                        torch.full((3, 1, 1), 0.2))
+
+
+def test_normalization_and_channel_conversion_are_public_and_read_only():
+    pre = build()
+    mean, std = pre.normalization
+    assert mean.tolist() == pytest.approx(MEAN) and std.tolist() == pytest.approx(STD)
+    assert pre.channel_conversion is True
+    plain = build(mean=None, std=None, bgr_to_rgb=False)
+    assert plain.normalization is None and plain.channel_conversion is False
+    with pytest.raises(AttributeError):
+        pre.channel_conversion = False
+
+
+def test_input_normalization_of_any_preprocessor():
+    """mmdet's DetDataPreprocessor gives what MultiTaskDataPreprocessor gives; a
+    preprocessor that is no image preprocessor neither normalises nor converts."""
+    from mmdet.models.data_preprocessors import DetDataPreprocessor
+    from mmengine.model import BaseDataPreprocessor
+
+    from mtlunder.models.data_preprocessors import input_normalization
+
+    (mean, std), rgb = input_normalization(DetDataPreprocessor(mean=MEAN, std=STD,
+                                                               bgr_to_rgb=True))
+    assert mean.tolist() == pytest.approx(MEAN) and std.tolist() == pytest.approx(STD)
+    assert rgb is True
+    assert input_normalization(DetDataPreprocessor()) == (None, False)
+    assert input_normalization(BaseDataPreprocessor()) == (None, False)
+    pre = build()
+    norm, rgb = input_normalization(pre)
+    assert rgb == pre.channel_conversion and all(
+        torch.equal(a, b) for a, b in zip(norm, pre.normalization))
