@@ -18,11 +18,16 @@ from typing import Dict, List
 import torch
 from torch import nn
 
-DEFAULT_METHODS = ['EW', 'UW', 'DWA', 'RLW', 'GLS', 'GeMTL', 'DTP', 'AMTL', 'FAMO', 'IMTLL',
-                   'GradNorm', 'MGDA', 'MGDAUB', 'PCGrad', 'CAGrad', 'IMTLG', 'IMTL',
-                   'AlignedMTL', 'NashMTL', 'DBMTL', 'UPGrad', 'DualProj', 'FairGrad',
-                   'TorchJDMGDA', 'TorchJDCAGrad', 'TorchJDIMTLG', 'TorchJDAlignedMTL',
-                   'TorchJDPCGrad']
+#: the generic adapters, reached through their named aliases (``UPGrad``, ``ConFIG``, ...)
+ADAPTERS = ('BaseBalancer', 'TorchJDWeighting', 'TorchJDAggregator')
+
+
+def default_methods() -> List[str]:
+    """Every registered balancer but the generic adapters, in registration order."""
+    import mtlunder.balancers  # noqa: F401  (registers them)
+    from mtlunder.registry import BALANCERS
+
+    return [name for name in BALANCERS.module_dict if name not in ADAPTERS]
 
 
 class ToyDenseMultiTask(nn.Module):
@@ -104,11 +109,15 @@ def config_setup(args):
 
 
 def balancer_cfg(name: str, tasks) -> dict:
+    """The config of ``name`` with the arguments it requires (uniform where a choice is
+    needed)."""
     cfg = dict(type=name)
     if name == 'AMTL':
         cfg['potentials'] = {t: 1.0 for t in tasks}
     if name == 'GeMTL':
         cfg.update(p_start=-0.5, p_end=0.5, total_steps=1000)
+    if name == 'Constant':
+        cfg['weights'] = [1.0] * len(tasks)
     return cfg
 
 

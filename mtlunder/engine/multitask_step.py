@@ -113,8 +113,12 @@ def _all_reduce_sum(tensor: Tensor) -> Tensor:
 
 
 def _loss_scaler(optim_wrapper):
-    scaler = getattr(optim_wrapper, 'loss_scaler', None)
-    return scaler if scaler is not None and scaler.is_enabled() else None
+    """The enabled ``GradScaler`` of an ``AmpOptimWrapper``, else ``None``."""
+    from mmengine.optim import AmpOptimWrapper
+
+    if isinstance(optim_wrapper, AmpOptimWrapper) and optim_wrapper.loss_scaler.is_enabled():
+        return optim_wrapper.loss_scaler
+    return None
 
 
 def _accumulation_factor(optim_wrapper) -> float:

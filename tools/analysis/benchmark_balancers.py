@@ -22,7 +22,7 @@ import torch
 def parse_args():
     from mmengine.config import DictAction
 
-    from mtlunder.analysis.balancer_timing import DEFAULT_METHODS
+    from mtlunder.analysis.balancer_timing import default_methods
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', help='config whose model and train batch to use '
@@ -31,7 +31,8 @@ def parse_args():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. a mixture source\'s data_root: '
                         'train_dataloader.dataset.sources.voc_det.dataset.data_root=DIR')
-    parser.add_argument('--methods', nargs='+', default=DEFAULT_METHODS)
+    parser.add_argument('--methods', nargs='+', default=default_methods(),
+                        help='registered balancer names (default: every one)')
     parser.add_argument('--repeats', type=int, default=11)
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--size', type=int, default=64, help='toy image size')
