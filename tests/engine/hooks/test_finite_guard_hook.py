@@ -197,7 +197,7 @@ def test_every_shipped_config_has_the_guard_on():
 
     from mtlunder.registry import HOOKS
 
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     configs = [p for p in glob.glob(osp.join(root, 'configs', '**', '*.py'), recursive=True)
                if '_base_' not in p]
     assert configs
