@@ -1,17 +1,14 @@
 """GradVac: agreement with TorchJD's GradVacWeighting, the vaccine reaching its target cosine,
-the EMA targets indexed by task (partial labels, resume), a toy step, bf16 autocast and DDP
-exactness with a partially labelled batch."""
+the EMA targets indexed by task (partial labels, resume), a toy step and bf16 autocast (DDP
+exactness with partial labels: tests/engine/test_multitask_step_ddp.py)."""
 import copy
-import os
 
 import pytest
 import torch
 
 from mtlunder.balancers import build_balancer
 from mtlunder.balancers.base import seeded_generator
-from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
-from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
-from tests.fixtures.ddp import exit_worker, run_workers
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c', 'd']
 
@@ -141,7 +138,7 @@ def test_zero_gradient_gives_finite_weights(eps):
 def test_toy_step_moves_the_weights(grad_source):
     model = ToyMultiTask(dict(type='GradVac', grad_source=grad_source))
     start = copy.deepcopy(model.state_dict())
-    _train(model, [make_batch(5), make_batch(6)])
+    train_steps(model, [make_batch(5), make_batch(6)])
     assert set(model.balancer.last_weights) == {'a', 'b'}
     assert float(model.balancer.targets.abs().max()) > 0
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-3
@@ -158,41 +155,3 @@ def test_cpu_bf16_autocast_step_runs():
                for p in model.parameters())
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()
                if k.startswith(('encoder', 'neck', 'heads'))) > 1e-4
-
-
-def _worker(rank, port, out_dir):
-    import faulthandler
-
-    import torch.distributed as dist
-
-    from mtlunder.engine import MultiTaskDDP
-
-    stack_file = open(os.path.join(out_dir, f'stack_rank{rank}.txt'), 'w')
-    faulthandler.dump_traceback_later(100, exit=True, file=stack_file)
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    dist.init_process_group('gloo', rank=rank, world_size=WORLD)
-    try:
-        model = ToyMultiTask(dict(type='GradVac'))
-        ddp = MultiTaskDDP(module=model, device_ids=None, find_unused_parameters=True)
-        local = [split_batch(b, WORLD)[rank] for b in _batches(partial=True)]
-        torch.save(_train(model, local, ddp), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        dist.destroy_process_group()
-        faulthandler.cancel_dump_traceback_later()
-        stack_file.close()
-    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
-
-
-def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):
-    """Task ``b`` is labelled only in the first half of each global batch (rank 0's part)."""
-    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=120)
-    single = _train(ToyMultiTask(dict(type='GradVac')), _batches(partial=True))
-    start = ToyMultiTask(dict(type='GradVac')).state_dict()
-    assert max(float((single[k] - start[k]).abs().max()) for k in single) > 1e-3
-    assert float(single['balancer.targets'].abs().max()) > 0
-    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(WORLD)]
-    for key, value in single.items():
-        assert torch.equal(ranks[0][key], ranks[1][key]), f'ranks differ at {key}'
-        diff = float((ranks[0][key].double() - value.double()).abs().max())
-        assert diff < 1e-6, f'DDP and single process differ at {key} by {diff}'

@@ -7,8 +7,7 @@ import torch
 
 from mtlunder.balancers import build_balancer, min_norm_weights
 from mtlunder.balancers.moco import project_simplex
-from tests.balancers.toy_model import ToyMultiTask, make_batch
-from tests.engine.test_multitask_step_ddp import _train
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c']
 
@@ -142,7 +141,7 @@ def test_zero_gradient_and_zero_loss_give_no_nan(normalize):
 def test_toy_step_moves_the_weights():
     model = ToyMultiTask(dict(type='MoCo'))
     start = copy.deepcopy(model.state_dict())
-    _train(model, [make_batch(5), make_batch(6)])
+    train_steps(model, [make_batch(5), make_batch(6)])
     assert set(model.balancer.last_weights) == {'a', 'b'}
     assert model.balancer.tracked.shape == (2, sum(p.numel() for p in model.shared_parameters()))
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()

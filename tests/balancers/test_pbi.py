@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from mtlunder.balancers import build_balancer
-from tests.balancers.toy_model import ToyMultiTask, make_batch
-from tests.engine.test_multitask_step_ddp import _train
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c']
 PREF = [1.0, 2.0, 0.5]
@@ -72,6 +71,6 @@ def test_partial_tasks_use_the_present_entries():
 def test_toy_step_moves():
     model = ToyMultiTask(dict(type='PBI', theta=1.0))
     start = copy.deepcopy(model.state_dict())
-    _train(model, [make_batch(5)])
+    train_steps(model, [make_batch(5)])
     assert set(model.balancer.last_weights) == {'a', 'b'}
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-3

@@ -1,17 +1,14 @@
 """STCH: the softmax weights, the Tchebycheff limit, autograd, partial tasks, LibMTL's warm-up
-normalisation, a bf16 autocast step and DDP exactness with partial labels (the loss-based
-kind)."""
+normalisation and a bf16 autocast step (DDP exactness with partial labels:
+tests/engine/test_multitask_step_ddp.py)."""
 import copy
 import math
-import os
 
 import pytest
 import torch
 
 from mtlunder.balancers import build_balancer
-from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
-from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
-from tests.fixtures.ddp import exit_worker, run_workers
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c', 'd']
 PREF = [0.5, 1.0, 2.0, 1.5]
@@ -98,7 +95,7 @@ def test_warmup_sets_the_nadir_from_the_last_warmup_epoch_and_resumes():
 def test_toy_step_moves_and_reports_the_softmax():
     model = ToyMultiTask(dict(type='STCH', mu=0.2))
     start = copy.deepcopy(model.state_dict())
-    _train(model, [make_batch(5)])
+    train_steps(model, [make_batch(5)])
     w = model.balancer.last_weights
     assert set(w) == {'a', 'b'} and sum(w.values()) == pytest.approx(1.0, abs=1e-9)
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-3
@@ -115,43 +112,3 @@ def test_cpu_bf16_autocast_step_runs():
                for p in model.parameters())
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-4
     assert set(model.balancer.last_weights) == {'a', 'b'}
-
-
-DDP_METHOD = dict(type='STCH', mu=0.2, pref=[1.0, 2.0])
-
-
-def _worker(rank, port, out_dir):
-    import faulthandler
-
-    import torch.distributed as dist
-
-    from mtlunder.engine import MultiTaskDDP
-
-    stack_file = open(os.path.join(out_dir, f'stack_rank{rank}.txt'), 'w')
-    faulthandler.dump_traceback_later(100, exit=True, file=stack_file)
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    dist.init_process_group('gloo', rank=rank, world_size=WORLD)
-    try:
-        model = ToyMultiTask(DDP_METHOD)
-        ddp = MultiTaskDDP(module=model, device_ids=None, find_unused_parameters=True)
-        local = [split_batch(b, WORLD)[rank] for b in _batches(partial=True)]
-        torch.save(_train(model, local, ddp), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        dist.destroy_process_group()
-        faulthandler.cancel_dump_traceback_later()
-        stack_file.close()
-    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
-
-
-def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):
-    """Task ``b`` is labelled only in the first half of each global batch (rank 0's part)."""
-    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=120)
-    single = _train(ToyMultiTask(DDP_METHOD), _batches(partial=True))
-    start = ToyMultiTask(DDP_METHOD).state_dict()
-    assert max(float((single[k] - start[k]).abs().max()) for k in single) > 1e-3
-    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(WORLD)]
-    for key, value in single.items():
-        assert torch.equal(ranks[0][key], ranks[1][key]), f'ranks differ at {key}'
-        diff = float((ranks[0][key].double() - value.double()).abs().max())
-        assert diff < 1e-6, f'DDP and single process differ at {key} by {diff}'

@@ -1,18 +1,15 @@
 """TorchJD's Gramian weightings through :class:`~mtlunder.balancers.TorchJDWeighting`: the
 defining properties of UPGrad, DualProj and FairGrad, agreement with mtlunder's own MGDA /
-CAGrad / IMTL-G / Aligned-MTL / PCGrad, the presence mask, DDP exactness with a partially
-labelled batch and a bf16 autocast step."""
+CAGrad / IMTL-G / Aligned-MTL / PCGrad, the presence mask and a bf16 autocast step (DDP
+exactness with partial labels: tests/engine/test_multitask_step_ddp.py)."""
 import copy
-import os
 
 import pytest
 import torch
 
 from mtlunder.balancers import TORCHJD_BALANCERS, build_balancer
 from mtlunder.registry import BALANCERS
-from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
-from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
-from tests.fixtures.ddp import exit_worker, run_workers
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c', 'd']
 
@@ -182,7 +179,7 @@ def test_random_weighting_is_pure_seeded_and_leaves_the_global_generator_alone()
 def test_toy_step_with_upgrad_moves_and_does_not_conflict(grad_source):
     model = ToyMultiTask(dict(type='UPGrad', grad_source=grad_source))
     start = copy.deepcopy(model.state_dict())
-    _train(model, [make_batch(5)])
+    train_steps(model, [make_batch(5)])
     assert set(model.balancer.last_weights) == {'a', 'b'}
     assert min(model.balancer.last_weights.values()) > 0
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-3
@@ -199,43 +196,3 @@ def test_cpu_bf16_autocast_step_runs():
                for p in model.parameters())
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-4
     assert set(model.balancer.last_weights) == {'a', 'b'}
-
-
-DDP_METHOD = 'UPGrad'
-
-
-def _worker(rank, port, out_dir):
-    import faulthandler
-
-    import torch.distributed as dist
-
-    from mtlunder.engine import MultiTaskDDP
-
-    stack_file = open(os.path.join(out_dir, f'stack_rank{rank}.txt'), 'w')
-    faulthandler.dump_traceback_later(100, exit=True, file=stack_file)
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    dist.init_process_group('gloo', rank=rank, world_size=WORLD)
-    try:
-        model = ToyMultiTask(dict(type=DDP_METHOD))
-        ddp = MultiTaskDDP(module=model, device_ids=None, find_unused_parameters=True)
-        local = [split_batch(b, WORLD)[rank] for b in _batches(partial=True)]
-        torch.save(_train(model, local, ddp), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        dist.destroy_process_group()
-        faulthandler.cancel_dump_traceback_later()
-        stack_file.close()
-    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
-
-
-def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):
-    """Task ``b`` is labelled only in the first half of each global batch (rank 0's part)."""
-    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=120)
-    single = _train(ToyMultiTask(dict(type=DDP_METHOD)), _batches(partial=True))
-    start = ToyMultiTask(dict(type=DDP_METHOD)).state_dict()
-    assert max(float((single[k] - start[k]).abs().max()) for k in single) > 1e-3
-    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(WORLD)]
-    for key, value in single.items():
-        assert torch.equal(ranks[0][key], ranks[1][key]), f'ranks differ at {key}'
-        diff = float((ranks[0][key].double() - value.double()).abs().max())
-        assert diff < 1e-6, f'DDP and single process differ at {key} by {diff}'

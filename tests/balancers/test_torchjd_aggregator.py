@@ -2,9 +2,9 @@
 :class:`~mtlunder.balancers.TorchJDAggregator`: defining properties (ConFIG's equal cosines,
 the formulas of TrimmedMean / Mean / Sum / Constant), seeded randomness, agreement of
 TorchJD's NashMTL with mtlunder's, the state of the stateful methods across calls and a
-resume, a toy step per alias, a bf16 autocast step and DDP exactness with partial labels."""
+resume, a toy step per alias and a bf16 autocast step (DDP exactness with partial labels:
+tests/engine/test_multitask_step_ddp.py)."""
 import copy
-import os
 import warnings
 
 import numpy as np
@@ -14,9 +14,7 @@ import torch
 from mtlunder.balancers import TORCHJD_AGGREGATORS, build_balancer
 from mtlunder.balancers.base import gram_matrix
 from mtlunder.registry import BALANCERS
-from tests.balancers.toy_model import ToyMultiTask, make_batch, split_batch
-from tests.engine.test_multitask_step_ddp import WORLD, _batches, _free_port, _train
-from tests.fixtures.ddp import exit_worker, run_workers
+from tests.balancers.toy_model import ToyMultiTask, make_batch, train_steps
 
 TASKS = ['a', 'b', 'c', 'd']
 #: arguments the aliases need on the toy's two tasks
@@ -189,7 +187,7 @@ def test_toy_step_with_every_alias_moves(alias):
     start = copy.deepcopy(model.state_dict())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        _train(model, [make_batch(5), make_batch(6)])
+        train_steps(model, [make_batch(5), make_batch(6)])
     assert set(model.balancer.last_weights) == {'a', 'b'}
     assert all(map(torch.isfinite, map(torch.tensor, model.balancer.last_weights.values())))
     moved = max(float((p - start[k]).abs().max()) for k, p in model.named_parameters())
@@ -207,47 +205,6 @@ def test_cpu_bf16_autocast_step_runs():
                for p in model.parameters())
     assert max(float((v - start[k]).abs().max()) for k, v in model.state_dict().items()) > 1e-4
     assert set(model.balancer.last_weights) == {'a', 'b'}
-
-
-DDP_METHOD = 'ConFIG'
-
-
-def _worker(rank, port, out_dir):
-    import faulthandler
-
-    import torch.distributed as dist
-
-    from mtlunder.engine import MultiTaskDDP
-
-    stack_file = open(os.path.join(out_dir, f'stack_rank{rank}.txt'), 'w')
-    faulthandler.dump_traceback_later(100, exit=True, file=stack_file)
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
-    dist.init_process_group('gloo', rank=rank, world_size=WORLD)
-    try:
-        model = ToyMultiTask(dict(type=DDP_METHOD))
-        ddp = MultiTaskDDP(module=model, device_ids=None, find_unused_parameters=True)
-        local = [split_batch(b, WORLD)[rank] for b in _batches(partial=True)]
-        torch.save(_train(model, local, ddp), os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        dist.destroy_process_group()
-        faulthandler.cancel_dump_traceback_later()
-        stack_file.close()
-    exit_worker()  # torch's gloo teardown can deadlock (tests/fixtures/ddp.py)
-
-
-def test_two_process_gloo_with_partial_labels_equals_single_process(tmp_path):
-    """Task ``b`` is labelled only in the first half of each global batch (rank 0's part)."""
-    run_workers(_worker, (_free_port(), str(tmp_path)), WORLD, timeout_s=120)
-    single = _train(ToyMultiTask(dict(type=DDP_METHOD)), _batches(partial=True))
-    start = ToyMultiTask(dict(type=DDP_METHOD)).state_dict()
-    assert max(float((single[k] - start[k]).abs().max()) for k in single) > 1e-3
-    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(WORLD)]
-    for key, value in single.items():
-        assert torch.equal(ranks[0][key], ranks[1][key]), f'ranks differ at {key}'
-        diff = float((ranks[0][key].double() - value.double()).abs().max())
-        assert diff < 1e-6, f'DDP and single process differ at {key} by {diff}'
-
 
 
 def test_pcd_solves_its_constrained_problem():

@@ -84,3 +84,38 @@ def split_batch(batch, parts: int):
     return [dict(inputs=x, data_samples=dict(y=y, **rest, **({} if m is None else
                                                              dict(labelled=m))))
             for x, y, m in zip(xs, ys, masks)]
+
+
+#: processes of the 2-process gloo tests; training steps of :func:`global_batches`
+WORLD = 2
+STEPS = 3
+
+
+def free_port() -> int:
+    """A free TCP port on localhost for a gloo rendezvous."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def global_batches(partial: bool = False):
+    """:data:`STEPS` global batches of 8; ``partial``: task ``b`` labelled only in the first
+    half of each (rank 0's part of a 2-process split)."""
+    batches = [make_batch(100 + k, size=8) for k in range(STEPS)]
+    if partial:
+        for b in batches:
+            b['data_samples']['labelled'] = torch.tensor([[True, i < 4] for i in range(8)])
+    return batches
+
+
+def train_steps(model, batches, wrapper_model=None):
+    """One SGD (lr 0.1) ``train_step`` per batch through ``wrapper_model`` (a DDP wrapper) or
+    ``model``; returns a copy of the model's ``state_dict``."""
+    from mmengine.optim import OptimWrapper
+
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    for batch in batches:
+        (wrapper_model or model).train_step(batch, wrapper)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
