@@ -356,6 +356,11 @@ def format_report(names: Sequence[str], rows: Sequence[dict], results: Sequence[
         'from scratch, linear warm-up over the first fifth, seed 0). The accuracy columns '
         'compare *early training*, not converged models; they say nothing about final '
         'accuracy. Validation: the val split of each config, once at the end.',
+        '- **One seed per row.** Differences between rows of the accuracy columns are of the '
+        'order of the seed-to-seed spread. Mean ± std over 3 seeds at the full demo schedule '
+        '(squad, shared FPN, single-task; synthetic and real data) are on the study pages '
+        '[studies/demo_synthetic.md](studies/demo_synthetic.md) and '
+        '[studies/demo_real.md](studies/demo_real.md) (`tools/analysis/run_study.py`).',
         f'- Parameters and FLOPs: one {args.shape[0]}x{args.shape[1]} image, 1 FLOP = 1 '
         'multiply-add (`mtlunder.analysis.flops.complexity`, operators FlopAnalyzer does not '
         'know count 0).',
